@@ -1,0 +1,162 @@
+"""The public functions: ``conv_transpose`` and ``conv``, with PyTorch's argument order.
+
+Each call does the same four things: turn the arguments into arrays of one library, check them into
+a :class:`~tconv.geometry.Geometry` (before allocating anything), pick the dtype to compute in, and
+hand the batched arrays to one method. Bias and un-batching are applied here, once, for every method.
+"""
+
+from __future__ import annotations
+
+from ._array import as_array, check_memory, compute_dtype, itemsize, namespace, prod
+from .correlate import correlate
+from .errors import TConvError
+from .gemm import gemm
+from .geometry import Geometry, conv_geometry, transpose_geometry
+from .matrix import matrix
+from .polyphase import polyphase
+from .scatter import scatter
+from .zero_insert import zero_insert
+
+__all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS", "choose_method"]
+
+#: The five ways tconv computes a transposed convolution; all give the same result.
+METHODS = ("scatter", "zero_insert", "matrix", "gemm", "polyphase")
+#: The ways tconv computes the forward convolution.
+CONV_METHODS = ("direct",)
+
+_IMPLEMENTATIONS = {
+    "scatter": scatter,
+    "zero_insert": zero_insert,
+    "matrix": matrix,
+    "gemm": gemm,
+    "polyphase": polyphase,
+}
+
+
+def _check_method(method, allowed) -> None:
+    if method != "auto" and method not in allowed:
+        raise TConvError(f"method={method!r} is not one of {('auto', *allowed)}")
+
+
+def choose_method(geometry: Geometry) -> str:
+    """The method ``method="auto"`` runs for this geometry."""
+    return "gemm"
+
+
+def _workspace(method: str, g: Geometry) -> int:
+    """Elements a method allocates besides its output (an upper bound, for the memory guard)."""
+    n, c_in, c_out = g.batch or 1, g.small_channels, g.large_channels
+    stretched = prod((i - 1) * s + 1 for i, s in zip(g.small, g.stride))
+    return {
+        "scatter": n * c_out * prod(g.full),
+        "zero_insert": n * c_in * stretched + n * c_out * prod(g.large),
+        "matrix": n * c_in * prod(g.large) * 2,
+        "gemm": n * c_out * g.taps * prod(g.small) + n * c_out * prod(g.full),
+        "polyphase": 2 * n * c_out * prod(g.large),
+    }[method]
+
+
+def _prepare(x, weight, bias):
+    x, weight = as_array("x", x), as_array("weight", weight)
+    bias = None if bias is None else as_array("bias", bias)
+    return namespace(x, weight, bias), x, weight, bias
+
+
+def _finish(xp, y, bias, g: Geometry, result_dtype):
+    if bias is not None:
+        y = y + xp.reshape(xp.astype(bias, y.dtype), (-1, *(1,) * g.ndim))
+    y = xp.astype(y, result_dtype)
+    return y[0] if g.batch is None else y
+
+
+def conv_transpose(
+    x,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    output_size=None,
+    method="auto",
+):
+    """N-dimensional transposed convolution, equal to ``torch.nn.functional.conv_transpose{1,2,3}d``.
+
+    ``x`` is ``(N, C_in, *i)`` or unbatched ``(C_in, *i)``; ``weight`` is ``(C_in, C_out/groups, *k)``
+    and its rank decides the number of spatial axes; ``bias`` is ``(C_out,)``. Per axis the output
+    size is ``o = (i−1)·s + d·(k−1) + 1 − b − e + op``; see :func:`tconv.geometry.transpose_geometry`
+    for every form of ``padding`` (int, per axis, ``(begin, end)`` pairs, ``"same"``, ``"valid"``) and
+    for ``output_size``. ``method`` is one of :data:`METHODS` or ``"auto"``; all give the same result.
+
+    Integer ``x`` and ``weight`` give the exact integer result (int64); float16/bfloat16 are
+    accumulated in float32 and returned in their own dtype. NumPy arrays, array-likes and (through
+    ``tconv.torch``) torch tensors are accepted; the result is of the input's library.
+
+    >>> conv_transpose([[[2, 2], [0, 2]]], [[[[1, 0], [0, 1]]]])
+    array([[[2, 2, 0],
+            [0, 4, 2],
+            [0, 0, 2]]])
+    """
+    _check_method(method, METHODS)
+    xp, x, weight, bias = _prepare(x, weight, bias)
+    g = transpose_geometry(
+        x.shape,
+        weight.shape,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        bias_shape=None if bias is None else bias.shape,
+    )
+    compute, result = compute_dtype(xp, x, weight, bias)
+    name = choose_method(g) if method == "auto" else method
+    check_memory(
+        f"conv_transpose to shape {g.output_shape} with method={name!r}",
+        prod(g.output_shape) + _workspace(name, g),
+        itemsize(xp, compute),
+    )
+    xb = xp.astype(x if g.batch is not None else x[None, ...], compute)
+    if xb.shape[0] == 0:
+        y = xp.zeros((0, g.large_channels, *g.large), dtype=compute, device=x.device)
+    else:
+        y = _IMPLEMENTATIONS[name](xb, xp.astype(weight, compute), g)
+    return _finish(xp, y, bias, g, result)
+
+
+def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, method="auto"):
+    """N-dimensional convolution (cross-correlation), equal to ``torch.nn.functional.conv{1,2,3}d``.
+
+    ``weight`` is ``(C_out, C_in/groups, *k)``. ``padding`` takes the same forms as in
+    :func:`conv_transpose`, ``"same"`` being TensorFlow's rule (``o = ⌈n/s⌉``) at any stride.
+    It is the adjoint of :func:`conv_transpose` with the same weight:
+    ``⟨conv(y, w), x⟩ = ⟨y, conv_transpose(x, w)⟩``.
+
+    >>> conv([[[1, 2, 3, 4]]], [[[1, 10]]])
+    array([[[21, 32, 43]]])
+    """
+    _check_method(method, CONV_METHODS)
+    xp, x, weight, bias = _prepare(x, weight, bias)
+    g = conv_geometry(
+        x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape
+    )
+    compute, result = compute_dtype(xp, x, weight, bias)
+    check_memory(
+        f"conv to shape {g.output_shape}",
+        2 * prod(g.output_shape) + prod(g.input_shape),
+        itemsize(xp, compute),
+    )
+    xb = xp.astype(x if g.batch is not None else x[None, ...], compute)
+    y = correlate(
+        xb,
+        xp.astype(weight, compute),
+        stride=g.stride,
+        dilation=g.dilation,
+        groups=g.groups,
+        start=tuple(-b for b in g.begin),  # left padding b: output 0 reads x from −b
+        size=g.small,
+    )
+    return _finish(xp, y, bias, g, result)

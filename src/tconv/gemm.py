@@ -1,0 +1,46 @@
+"""Method 4, ``gemm``: one matrix product into a column buffer, then col2im.
+
+What PyTorch's fallback, onnxruntime and TensorFlow do. Group the definition by kernel tap:
+
+    cols[n, t, co, i] = Σ_ci w[ci, co, t] · x[n, ci, i]      one product, (C_out·Πk × C_in) @ (C_in × Πi)
+    full[n, co, t·d + i·s] += cols[n, t, co, i]              col2im: Πk strided-slice additions
+
+so every multiplication is useful (none by an inserted zero) and the additions are whole strided
+slices, never element by element. The crop ``[b, b + o)`` is taken at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from array_api_compat import array_namespace
+
+from ._array import window
+
+__all__ = ["gemm"]
+
+
+def gemm(x, weight, geometry):
+    """Transposed convolution as GEMM + col2im.
+
+    >>> import numpy as np
+    >>> from tconv.geometry import transpose_geometry
+    >>> x = np.array([[[1, 2]]]); w = np.array([[[1, 10, 100]]])
+    >>> gemm(x, w, transpose_geometry(x.shape, w.shape, stride=2))
+    array([[[  1,  10, 102,  20, 200]]])
+    """
+    xp = array_namespace(x, weight)
+    g = geometry
+    n, groups = x.shape[0], g.groups
+    c_in_g, c_out_g = g.small_channels // groups, g.large_channels // groups
+    # Weight (G·C_in/G, C_out/G, *k) → (G, Πk·C_out/G, C_in/G): rows ordered (tap, out channel).
+    w = xp.reshape(weight, (groups, c_in_g, c_out_g, g.taps))
+    w = xp.reshape(xp.permute_dims(w, (0, 3, 2, 1)), (groups, g.taps * c_out_g, c_in_g))
+    xg = xp.reshape(x, (n, groups, c_in_g, -1))
+    cols = xp.reshape(w @ xg, (n, groups, g.taps, c_out_g, *g.small))  # the column buffer
+    full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=x.device)
+    for j, t in enumerate(itertools.product(*(range(k) for k in g.kernel))):
+        # Tap t of input position i lands at t·d + i·s: a strided slice of length i on each axis.
+        where = tuple(slice(ta * d, ta * d + (m - 1) * s + 1, s) for ta, d, m, s in zip(t, g.dilation, g.small, g.stride))
+        full[(..., *where)] += cols[:, :, j]
+    return xp.reshape(window(full, g.begin, g.large), (n, g.large_channels, *g.large))
