@@ -24,8 +24,8 @@ __all__ = ["as_array", "namespace", "compute_dtype", "window", "check_memory", "
 
 def as_array(name: str, value):
     """``value`` as an array of its own library; nested lists and scalars become NumPy arrays."""
-    if is_array_api_obj(value):
-        return value
+    if is_array_api_obj(value) and not isinstance(value, np.ndarray):
+        return value  # other libraries' dtypes are checked by compute_dtype
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists, objects NumPy cannot hold

@@ -46,14 +46,16 @@ def choose_method(geometry: Geometry) -> str:
 def _workspace(method: str, g: Geometry) -> int:
     """Elements a method allocates besides its output (an upper bound, for the memory guard)."""
     n, c_in, c_out = g.batch or 1, g.small_channels, g.large_channels
-    stretched = prod((i - 1) * s + 1 for i, s in zip(g.small, g.stride))
-    return {
-        "scatter": n * c_out * prod(g.full),
-        "zero_insert": n * c_in * stretched + n * c_out * prod(g.large),
-        "matrix": n * c_in * prod(g.large) * 2,
-        "gemm": n * c_out * g.taps * prod(g.small) + n * c_out * prod(g.full),
-        "polyphase": 2 * n * c_out * prod(g.large),
-    }[method]
+    if method == "gemm":  # the readable version's column buffer and canvas; NumPy's fast path tiles, using less
+        return n * c_out * (g.taps * prod(g.small) + prod(g.full))
+    if method == "scatter":
+        return n * c_out * prod(g.full)
+    if method == "zero_insert":
+        stretched = prod((i - 1) * s + 1 for i, s in zip(g.small, g.stride))
+        return n * c_in * stretched + n * c_out * prod(g.large)
+    if method == "matrix":
+        return n * c_in * prod(g.large) * 2
+    return 2 * n * c_out * prod(g.large)  # polyphase
 
 
 def _prepare(x, weight, bias):
@@ -80,6 +82,7 @@ def conv_transpose(
     dilation=1,
     *,
     output_size=None,
+    padding_mode="zeros",
     method="auto",
 ):
     """N-dimensional transposed convolution, equal to ``torch.nn.functional.conv_transpose{1,2,3}d``.
@@ -89,6 +92,8 @@ def conv_transpose(
     size is ``o = (i−1)·s + d·(k−1) + 1 − b − e + op``; see :func:`tconv.geometry.transpose_geometry`
     for every form of ``padding`` (int, per axis, ``(begin, end)`` pairs, ``"same"``, ``"valid"``) and
     for ``output_size``. ``method`` is one of :data:`METHODS` or ``"auto"``; all give the same result.
+    ``padding_mode`` (``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``) makes it the adjoint
+    of :func:`conv` with that mode: see :mod:`tconv.padding_modes`.
 
     Integer ``x`` and ``weight`` give the exact integer result (int64); float16/bfloat16 are
     accumulated in float32 and returned in their own dtype. NumPy arrays, array-likes and (through
@@ -100,6 +105,13 @@ def conv_transpose(
             [0, 0, 2]]])
     """
     _check_method(method, METHODS)
+    if padding_mode != "zeros":
+        from . import padding_modes
+
+        return padding_modes.conv_transpose(
+            x, weight, bias, stride, padding, output_padding, groups, dilation,
+            output_size=output_size, padding_mode=padding_mode, method=method,
+        )
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = transpose_geometry(
         x.shape,
@@ -127,18 +139,25 @@ def conv_transpose(
     return _finish(xp, y, bias, g, result)
 
 
-def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, method="auto"):
+def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):
     """N-dimensional convolution (cross-correlation), equal to ``torch.nn.functional.conv{1,2,3}d``.
 
     ``weight`` is ``(C_out, C_in/groups, *k)``. ``padding`` takes the same forms as in
     :func:`conv_transpose`, ``"same"`` being TensorFlow's rule (``o = ⌈n/s⌉``) at any stride.
     It is the adjoint of :func:`conv_transpose` with the same weight:
-    ``⟨conv(y, w), x⟩ = ⟨y, conv_transpose(x, w)⟩``.
+    ``⟨conv(y, w), x⟩ = ⟨y, conv_transpose(x, w)⟩``. ``padding_mode`` fills the padding by
+    ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"`` (as PyTorch's ``Conv`` modules do).
 
     >>> conv([[[1, 2, 3, 4]]], [[[1, 10]]])
     array([[[21, 32, 43]]])
     """
     _check_method(method, CONV_METHODS)
+    if padding_mode != "zeros":
+        from . import padding_modes
+
+        return padding_modes.conv(
+            x, weight, bias, stride, padding, dilation, groups, padding_mode=padding_mode, method=method
+        )
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = conv_geometry(
         x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape

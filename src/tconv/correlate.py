@@ -12,6 +12,7 @@ for ``q`` in ``[0, size)`` on every spatial axis, reading zeros outside ``x``. T
 from __future__ import annotations
 
 import itertools
+import math
 
 from array_api_compat import array_namespace
 
@@ -41,7 +42,7 @@ def correlate(x, w, *, stride, dilation, groups, start, size):
     xw = xp.reshape(xw, (n, groups, c_in_g, *span))
     wg = xp.reshape(w, (groups, c_out // groups, c_in_g, *kernel))
     out = xp.zeros((n, groups, c_out // groups, *size), dtype=x.dtype, device=x.device)
-    flat = (n, groups, c_in_g, -1)
+    flat = (n, groups, c_in_g, math.prod(size))  # not -1: ambiguous when N = 0
     for t in itertools.product(*(range(k) for k in kernel)):
         # Tap t reads x at t·d + q·s for q = 0 .. size−1.
         view = xw[(..., *(slice(ti * d, ti * d + (q - 1) * s + 1, s) for ti, d, q, s in zip(t, dilation, size, stride)))]

@@ -80,8 +80,10 @@ def matrix(x, weight, geometry):
         if not valid.any():
             continue
         gathered = xp.take(xg, xp.asarray(index, device=x.device), axis=3)  # S_tᵀ x, before the mask
-        gathered = gathered * xp.asarray(valid, dtype=x.dtype, device=x.device)
-        out += xp.permute_dims(w[..., j], (0, 2, 1)) @ gathered  # W_tᵀ (per group)
+        product = xp.permute_dims(w[..., j], (0, 2, 1)) @ gathered  # W_tᵀ (per group)
+        # Zero where S_t has no 1 — with where, after the product, not by multiplying: neither a
+        # NaN read there nor an inf tap times a masked 0 (= NaN) may leak into a term that is absent.
+        out += xp.where(xp.asarray(valid, device=x.device), product, xp.zeros((), dtype=x.dtype, device=x.device))
     return xp.reshape(out, (n, g.large_channels, *g.large))
 
 
