@@ -11,7 +11,8 @@ tap ``t`` links ``f = s·q + r`` to input ``i = q − m_t`` with ``m_t = (t·d �
 a stride-1 transposed convolution with the sub-kernel — computed as a correlation with the flipped
 sub-kernel, as in zero insertion, but with no inserted zeros. Interleaving the phases gives the
 output ("convolution followed by pixel shuffle"). Phases with different numbers of taps are the
-uneven overlap behind checkerboard artifacts; a phase with none stays zero.
+uneven overlap behind checkerboard artifacts; a phase with none stays zero. Like zero insertion,
+the correlations read zero padding at the borders, so an ``inf`` in the weight gives NaN there.
 """
 
 from __future__ import annotations

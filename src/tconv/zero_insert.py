@@ -9,7 +9,9 @@ input by putting ``s − 1`` zeros between neighbours, ``z[i·s] = x[i]``; then
 which is a stride-1 correlation of ``z`` — padded by ``k_eff − 1`` zeros on each side — with the
 kernel **flipped** on every spatial axis, its channel axes swapped. Cropping ``b`` at the start
 means starting the correlation ``b`` positions later: start = ``b − (k_eff − 1)`` in ``z``.
-About ``1 − 1/s^d`` of its multiplications are by inserted zeros.
+About ``1 − 1/s^d`` of its multiplications are by inserted zeros — which is also why an ``inf`` in
+the *weight* gives NaN here (``0·∞``) where the definition has no term at all; NaN and inf in the
+input pass through as in every method.
 """
 
 from __future__ import annotations
