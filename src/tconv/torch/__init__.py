@@ -1,0 +1,40 @@
+"""tconv on PyTorch: differentiable functions, drop-in layers, a model swapper, up-sampling layers.
+
+Importing ``tconv.torch`` imports torch (``import tconv`` does not). The computation is the core's
+own: its methods run on torch tensors through the array API, on any device, in float16, bfloat16,
+float32 and float64, and the backward pass is the adjoint, differentiable to any order.
+
+>>> import torch, tconv.torch
+>>> layer = tconv.torch.ConvTranspose2d(8, 4, kernel_size=4, stride=2, padding=1)   # torch.nn's arguments
+>>> layer(torch.randn(2, 8, 16, 16)).shape
+torch.Size([2, 4, 32, 32])
+>>> tconv.torch.conv_transpose(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3), stride=2, padding="same").shape
+torch.Size([1, 1, 10, 10])
+
+``swap_conv_transpose(model)`` puts tconv's layers in place of ``torch.nn.ConvTranspose{1,2,3}d``;
+``python -m tconv.torch.bench`` times them against ``torch.nn``.
+"""
+
+from .autograd import Conv, ConvTranspose, WeightCorrelation
+from .functional import CONV_METHODS, METHODS, conv, conv_transpose
+from .modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .swap import swap_conv_transpose
+from .upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
+
+__all__ = [
+    "conv_transpose",
+    "conv",
+    "METHODS",
+    "CONV_METHODS",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "swap_conv_transpose",
+    "ResizeConv",
+    "SubPixelConv",
+    "pixel_shuffle",
+    "icnr_",
+    "ConvTranspose",
+    "Conv",
+    "WeightCorrelation",
+]

@@ -1,0 +1,187 @@
+"""``conv_transpose`` and ``conv`` on torch tensors: the core's signatures, differentiable.
+
+Arguments are checked by the core into a :class:`~tconv.geometry.Geometry` (so every padding form,
+``output_size`` and the error messages are the core's), then the batched tensors go through the
+autograd Functions of :mod:`tconv.torch.autograd`. ``method="native"`` calls PyTorch's own kernel
+instead, for comparison.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+
+from .. import padding_modes
+from ..api import METHODS, choose_method
+from ..errors import TConvError, TConvTypeError
+from ..geometry import Geometry, conv_geometry, transpose_geometry
+from .autograd import CONV_METHODS, Conv, ConvTranspose
+
+__all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS"]
+
+
+def _check_method(method, allowed) -> None:
+    if method not in ("auto", "native", *allowed):
+        raise TConvError(f"method={method!r} is not one of {('auto', 'native', *allowed)}")
+
+
+def _tensors(x, weight, bias):
+    """The three tensors in one dtype (PyTorch's promotion) on one device; bias may be None."""
+    named = {"x": x, "weight": weight, "bias": bias}
+    for name, t in named.items():
+        if t is not None and not isinstance(t, torch.Tensor):
+            raise TConvTypeError(f"tconv.torch takes torch tensors; {name} is {type(t).__name__}")
+    present = [t for t in named.values() if t is not None]
+    if len({t.device for t in present}) > 1:
+        devices = ", ".join(f"{n} on {t.device}" for n, t in named.items() if t is not None)
+        raise TConvError(f"x, weight and bias must be on one device; got {devices}")
+    dtype = present[0].dtype
+    for t in present[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return tuple(None if t is None else t.to(dtype) for t in (x, weight, bias))
+
+
+def _batched(x, g: Geometry):
+    """``x`` with a batch axis, and the geometry of the batched call (the Functions see only these)."""
+    xb = x if g.batch is not None else x.unsqueeze(0)
+    return xb, dataclasses.replace(g, batch=xb.shape[0])
+
+
+def conv_transpose(
+    x,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    output_size=None,
+    padding_mode="zeros",
+    method="auto",
+):
+    """:func:`tconv.conv_transpose` on torch tensors (any device; float16/bfloat16/32/64), differentiable.
+
+    Per axis ``o = (i−1)·s + d·(k−1) + 1 − b − e + op``, with ``padding`` an int, per-axis ints,
+    ``(b, e)`` pairs, ``"same"`` (``o = i·s``) or ``"valid"``. ``method`` is one of the core's
+    :data:`~tconv.METHODS`, ``"auto"``, or ``"native"`` (PyTorch's own kernel, for comparison).
+    float16/bfloat16 are accumulated in float32 and returned in their own dtype. ``padding_mode``
+    ``"circular"``, ``"reflect"`` or ``"replicate"`` makes it the adjoint of :func:`conv` with that
+    mode (:mod:`tconv.padding_modes`): the uncropped output with the padded cells folded back.
+
+    >>> import torch
+    >>> x = torch.tensor([[[[2., 2.], [0., 2.]]]], requires_grad=True)
+    >>> y = conv_transpose(x, torch.tensor([[[[1., 0.], [0., 1.]]]]))
+    >>> y.detach()
+    tensor([[[[2., 2., 0.],
+              [0., 4., 2.],
+              [0., 0., 2.]]]])
+    >>> y.sum().backward(); x.grad           # each input meets both taps: Σ_t w[t] = 2
+    tensor([[[[2., 2.],
+              [2., 2.]]]])
+    >>> conv_transpose(torch.ones(1, 1, 3), torch.ones(1, 1, 3), stride=2, padding="same").shape
+    torch.Size([1, 1, 6])
+    """
+    _check_method(method, METHODS)
+    x, weight, bias = _tensors(x, weight, bias)
+    g = transpose_geometry(
+        x.shape,
+        weight.shape,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        bias_shape=None if bias is None else bias.shape,
+    )
+    if padding_mode != "zeros":
+        return _transpose_with_mode(x, weight, bias, g, padding_mode, method)
+    if method == "native":
+        return _native_transpose(x, weight, bias, g)
+    xb, gb = _batched(x, g)
+    methods = (choose_method(gb) if method == "auto" else method, "gemm")
+    y = _apply(ConvTranspose, xb, weight, bias, gb, methods)
+    return y if g.batch is not None else y[0]
+
+
+def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):
+    """:func:`tconv.conv` on torch tensors, differentiable: the adjoint of :func:`conv_transpose`.
+
+    ``x[n, cs, i] = Σ w[cs, cl, t] · y[n, cl, i·s + t·d − b]`` with ``weight`` ``(C_out, C_in/G, *k)``.
+    ``method``: ``"direct"`` (the core's tap loop), ``"gemm"`` (im2col + one product; ``"auto"``),
+    or ``"native"`` (PyTorch's kernel). ``padding_mode`` fills the padding as PyTorch's ``Conv`` does.
+
+    >>> import torch
+    >>> conv(torch.tensor([[[1., 2., 3., 4.]]]), torch.tensor([[[1., 10.]]]))
+    tensor([[[21., 32., 43.]]])
+    """
+    _check_method(method, CONV_METHODS)
+    x, weight, bias = _tensors(x, weight, bias)
+    g = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape)
+    if padding_mode != "zeros":  # P_m x, then the convolution without padding
+        padded = padding_modes.pad(x, padding_modes.mode_pairs(g), padding_mode)
+        return conv(padded, weight, bias, g.stride, 0, g.dilation, g.groups, method=method)
+    if method == "native":
+        return _native_conv(x, weight, bias, g)
+    xb, gb = _batched(x, g)
+    methods = (choose_method(gb.adjoint()), "gemm" if method == "auto" else method)
+    y = _apply(Conv, xb, weight, bias, gb, methods)
+    return y if g.batch is not None else y[0]
+
+
+@torch.compiler.disable
+def _apply(function, *args):
+    """``function.apply(*args)``, run eagerly under ``torch.compile`` (a graph break): the core's
+    methods are Python loops over array-API calls that dynamo would trace only to break on them."""
+    return function.apply(*args)
+
+
+def _transpose_with_mode(x, weight, bias, g: Geometry, padding_mode: str, method: str):
+    """``P_mᵀ`` (:func:`tconv.padding_modes.fold`) of the uncropped transposed convolution, plus bias:
+    slicing, flips and sums of torch tensors, which autograd differentiates to any order itself."""
+    padding_modes.check_mode(padding_mode, g.large, padding_modes.mode_pairs(g))  # before computing
+    full = conv_transpose(x, weight, None, g.stride, 0, 0, g.groups, g.dilation, method=method)
+    compute = torch.float32 if full.dtype in (torch.float16, torch.bfloat16) else full.dtype
+    y = padding_modes.fold(full.to(compute), g, padding_mode)
+    y = y if bias is None else y + bias.to(compute).reshape(-1, *(1,) * g.ndim)
+    return y.to(full.dtype)
+
+
+# ---- PyTorch's own kernels, for comparison ----------------------------------------------------------
+
+
+def _window(t, begin, size):
+    """``t[..., b : b + n]`` per trailing axis, zeros past either end: the part inside ``t`` sliced,
+    then ``F.pad``. Unlike the core's ``window`` it stays on autograd's graph even when the window
+    misses ``t`` entirely (an empty slice, padded)."""
+    nd = len(size)
+    inside, pads = [], []
+    for b, n, have in zip(begin, size, t.shape[t.ndim - nd :]):
+        before = max(0, min(0, b + n) - b)  # window cells left of t
+        lo = min(max(b, 0), have)
+        hi = max(min(b + n, have), lo)  # [lo, hi): the cells inside t, maybe none
+        inside.append(slice(lo, hi))
+        pads = [before, n - before - (hi - lo)] + pads  # F.pad lists the last axis first
+    return F.pad(t[(..., *inside)], pads)
+
+
+def _native_transpose(x, weight, bias, g: Geometry):
+    """PyTorch's ``conv_transpose{n}d``. It spells a crop only as ``b`` at both ends and ``op = b − e``
+    back at the end (``0 ≤ op < max(s, d)``); other crops take its full output and cut the window."""
+    fn = getattr(F, f"conv_transpose{g.ndim}d")
+    op = tuple(b - e for b, e in zip(g.begin, g.end))
+    if all(0 <= o < max(s, d) for o, s, d in zip(op, g.stride, g.dilation)):
+        return fn(x, weight, bias, g.stride, g.begin, op, g.groups, g.dilation)
+    y = _window(fn(x, weight, None, g.stride, 0, 0, g.groups, g.dilation), g.begin, g.large)
+    return y if bias is None else y + bias.reshape(-1, *(1,) * g.ndim)
+
+
+def _native_conv(x, weight, bias, g: Geometry):
+    """PyTorch's ``conv{n}d`` on the window of ``x`` the convolution reads (``[−b, −b + span)``)."""
+    span = tuple((i - 1) * s + ke for i, s, ke in zip(g.small, g.stride, g.effective_kernel))
+    xw = _window(x, tuple(-b for b in g.begin), span)
+    return getattr(F, f"conv{g.ndim}d")(xw, weight, bias, g.stride, 0, g.dilation, g.groups)
