@@ -110,3 +110,34 @@ def test_nan_in_conv():
     # conv([1, nan, 3], [1, 1]) = [1 + nan, nan + 3] = [nan, nan]; and [1, 2, nan] → [3, nan].
     np.testing.assert_array_equal(tconv.conv([[[1, np.nan, 3]]], [[[1.0, 1.0]]]), [[[np.nan, np.nan]]])
     np.testing.assert_array_equal(tconv.conv([[[1, 2, np.nan]]], [[[1.0, 1.0]]]), [[[3, np.nan]]])
+
+
+@METHODS
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_arguments_are_not_modified(dtype, method, rng):
+    # A call with the compute dtype already right works on the caller's arrays (no defensive copy),
+    # so no method may write to them; nor may the result share memory with them.
+    x = (rng.standard_normal((2, 4, 5, 3)) * 10).astype(dtype)
+    w = (rng.standard_normal((4, 3, 3, 2)) * 10).astype(dtype)
+    b = (rng.standard_normal(6) * 10).astype(dtype)
+    before = x.copy(), w.copy(), b.copy()
+    y = tconv.conv_transpose(x, w, b, stride=(2, 1), padding=1, groups=2, method=method)
+    for kept, now in zip(before, (x, w, b)):
+        np.testing.assert_array_equal(now, kept)
+        assert not np.shares_memory(y, now)
+    z = tconv.conv(y, w, b[:4], stride=(2, 1), padding=1, groups=2)
+    np.testing.assert_array_equal(w, before[1])
+    assert not np.shares_memory(z, y)
+
+
+def test_repeated_calls_and_unhashable_arguments_agree():
+    # Geometries are cached for hashable arguments; lists take the uncached path; both check alike.
+    x, w = np.ones((1, 2, 4)), np.ones((2, 3, 3))
+    first = tconv.conv_transpose(x, w, stride=2, padding=[(1, 0)])
+    np.testing.assert_array_equal(tconv.conv_transpose(x, w, stride=2, padding=((1, 0),)), first)
+    np.testing.assert_array_equal(tconv.conv_transpose(x, w, stride=[2], padding=((1, 0),)), first)
+    for _ in range(2):
+        with pytest.raises(tconv.TConvError, match="stride"):
+            tconv.conv_transpose(x, w, stride=0)
+        with pytest.raises(tconv.TConvTypeError, match="stride"):
+            tconv.conv_transpose(x, w, stride=[1.5])

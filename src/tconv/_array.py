@@ -11,6 +11,7 @@ dtype policy, the zero-filled ``window`` that implements every crop and pad, and
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -49,13 +50,19 @@ def compute_dtype(xp, *arrays):
     float16 and bfloat16 are computed in float32 and rounded back once at the end, so a long sum
     does not lose precision term by term; float64 stays float64.
     """
-    dtypes = [a.dtype for a in arrays if a is not None]
-    for a in arrays:
-        if a is not None and not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral") or a.dtype == xp.bool):
-            raise TConvTypeError(f"tconv computes with real numbers; got dtype {a.dtype}")
-    if all(not xp.isdtype(d, "real floating") for d in dtypes):
+    return _dtype_policy(xp, tuple(a.dtype for a in arrays if a is not None))
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype_policy(xp, dtypes):
+    # Cached per combination of dtypes: the same few recur, and the checks are a fair share of a small call.
+    floats = [d for d in dtypes if xp.isdtype(d, "real floating")]
+    for d in dtypes:
+        if d not in floats and not (d == xp.bool or xp.isdtype(d, "integral")):
+            raise TConvTypeError(f"tconv computes with real numbers; got dtype {d}")
+    if not floats:
         return xp.int64, xp.int64
-    result = xp.result_type(*[d for d in dtypes if xp.isdtype(d, "real floating")])
+    result = xp.result_type(*floats)
     compute = result if xp.finfo(result).bits >= 32 else xp.float32
     return compute, result
 
@@ -100,8 +107,11 @@ def weight_as_conv(weight, groups: int, flip: bool):
 def _memory_limit() -> int:
     """Bytes tconv will allocate for one call: physical memory, or ``TCONV_MAX_BYTES`` if set."""
     env = os.environ.get("TCONV_MAX_BYTES")
-    if env:
-        return int(env)
+    return int(env) if env else _physical_memory()
+
+
+@functools.lru_cache(maxsize=1)
+def _physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
