@@ -140,7 +140,7 @@ def test_torch_check_reports_a_missing_torch(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     d = explain([1, 2], [1, 3], torch_check=True).step("result").data["torch"]
-    assert d == {"available": False, "reason": "PyTorch is not installed"}
+    assert d == {"available": False, "reason": "not installed, so not checked against it (pip install 'tconv[torch]')"}
 
 
 # ---- parsing --------------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ def _torch_check(x, w, g: Geometry, padding, output_padding, output) -> dict:
         import torch
         import torch.nn.functional as F
     except ImportError:
-        return {"available": False, "reason": "PyTorch is not installed"}
+        return {"available": False, "reason": "not installed, so not checked against it (pip install 'tconv[torch]')"}
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64))[None, None]
     wt = torch.as_tensor(np.asarray(w, dtype=np.float64))[None, None]
