@@ -33,9 +33,8 @@ def correlate(x, w, *, stride, dilation, groups, start, size):
     array([[[1., 3., 5., 7.]]])
     """
     xp = array_namespace(x, w)
-    n, c_in = x.shape[0], x.shape[1]
+    n = x.shape[0]
     c_out, c_in_g, *kernel = w.shape
-    nd = len(kernel)
     # The span of x that is read: from `start` to the last tap of the last output position.
     span = tuple((q - 1) * s + d * (k - 1) + 1 for q, s, d, k in zip(size, stride, dilation, kernel))
     xw = window(x, start, span)

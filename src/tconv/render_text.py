@@ -325,7 +325,7 @@ def _result(e, st, S):
 
 
 def _adjoint(e, st, S):
-    d, g, out = st.data, e.geometry, []
+    d, out = st.data, []
     out += side_by_side([_block("conv(y)", d["conv_of_output"], style=S), _block("x", d["input"], style=S)])
     if d["equal"]:
         out.append("   conv(y) equals x here: C Cᵀ acts as the identity on this x.")
