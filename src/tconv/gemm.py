@@ -16,6 +16,7 @@ col2im into the cropped output, tiles, threads); the two are tested equal.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -49,8 +50,18 @@ def readable(x, weight, geometry):
     # Weight (G·C_in/G, C_out/G, *k) → (G, Πk·C_out/G, C_in/G): rows ordered (tap, out channel).
     w = xp.reshape(weight, (groups, c_in_g, c_out_g, g.taps))
     w = xp.reshape(xp.permute_dims(w, (0, 3, 2, 1)), (groups, g.taps * c_out_g, c_in_g))
-    xg = xp.reshape(x, (n, groups, c_in_g, -1))
-    cols = xp.reshape(w @ xg, (n, groups, g.taps, c_out_g, *g.small))  # the column buffer
+    p = math.prod(g.small)
+    if n > 1 and p < 1024:
+        # Small images: one product with N·Πi columns rather than N thin ones of Πi columns each
+        # (measured on torch tensors: WaveGAN's 16-sample inputs 1.8× faster, DCGAN's 4×4 1.1×; on
+        # larger images folding only added a copy). The columns come back batch-second: a view puts
+        # the batch in front again.
+        xf = xp.reshape(xp.permute_dims(xp.reshape(x, (n, groups, c_in_g, p)), (1, 2, 0, 3)), (groups, c_in_g, n * p))
+        cols = xp.reshape(w @ xf, (groups, g.taps, c_out_g, n, *g.small))
+        cols = xp.permute_dims(cols, (3, 0, 1, 2, *range(4, 4 + g.ndim)))
+    else:
+        cols = xp.reshape(w @ xp.reshape(x, (n, groups, c_in_g, p)), (n, groups, g.taps, c_out_g, *g.small))
+    # cols[n, G, t, co, *i] is the column buffer.
     full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=x.device)
     for j, t in enumerate(itertools.product(*(range(k) for k in g.kernel))):
         # Tap t of input position i lands at t·d + i·s: a strided slice of length i on each axis.
