@@ -2,7 +2,7 @@
 
 The three voices are the spec text (``onnx.defs.get_schema("ConvTranspose").doc``), the reference
 implementation ``onnx.reference`` and onnxruntime. ``test_disagreement`` pins down, case by case,
-what each of them does where they differ (the table in ``docs/readme/interop.md``).
+what each of them does where they differ (the table in the README, section Interop).
 """
 
 from __future__ import annotations

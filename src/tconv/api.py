@@ -44,7 +44,7 @@ def choose_method(geometry: Geometry) -> str:
     """The method ``method="auto"`` runs for this geometry: ``gemm``, whose NumPy fast path won.
 
     Measured with ``tconv bench`` and a grid of 2-D layers (float32, 2 cores, NumPy, best of
-    several interleaved calls; ``docs/readme/speed.md``):
+    several interleaved calls; the README, section Speed):
 
     * On the layers of the benchmark table ``gemm`` beat polyphase, the closest other method:
       polyphase took 1.1–1.8× its time on seven layers and 6–19× on three (DCGAN and WaveGAN: many

@@ -28,7 +28,7 @@ their columns say ``not installed``. ``--quick`` is a smoke run (tiny shapes, on
 ``--json`` prints the results as JSON; ``--plot out.png`` draws them (matplotlib, imported only
 then).
 
-    python -m tconv.bench --repeat 7 --plot docs/img/bench.png   # docs/readme/speed.md
+    python -m tconv.bench --repeat 7 --plot docs/img/bench.png   # the table in the README (Speed)
     tconv bench --layer "8,64,32,32:32:4:2:1" --repeat 5 --json
 """
 
@@ -397,7 +397,7 @@ def _fmt_mib(v) -> str:
 
 
 def table(report: dict) -> str:
-    """The results as a Markdown table (the one in ``docs/readme/speed.md``)."""
+    """The results as a Markdown table (the one in the README, section Speed)."""
     head = [
         "layer", "input → output", "k/s/p", "GFLOP", "tconv ms", "torch ms", "tconv/torch", "ort ms",
         "tconv GFLOP/s", "% peak", "tconv extra MiB", "torch extra MiB", "ort extra MiB",

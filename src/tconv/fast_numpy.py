@@ -7,7 +7,7 @@
     y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
 
 What makes it fast, and why (each measured on a 2-core machine against the readable version and
-torch; see ``docs/readme/speed.md``):
+torch; see the README, section Speed):
 
 1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
    view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.

@@ -14,7 +14,7 @@ window tconv's core computes. ``output_padding`` (``op``) only moves the end of 
 Where the spec leaves room (``T < 0``: the requested output is larger than ``F + op``), tconv crops
 nothing at the start and appends the ``−T`` zeros at the end, as TensorFlow's ``SAME`` does and as
 the official ``test_convtranspose_output_shape`` expects. onnxruntime and ``onnx.reference``
-disagree with each other and with the spec there; ``docs/readme/interop.md`` lists what each does.
+disagree with each other and with the spec there; the README (Interop, ONNX) lists what each does.
 
 >>> import numpy as np
 >>> x = np.arange(3.0).reshape(1, 1, 3)

@@ -11,7 +11,7 @@ run with a smaller batch (said in the output). ``--quick`` is a CI smoke run on 
 Columns: milliseconds of torch.nn (forward + backward), and tconv's time divided by torch.nn's for
 the forward, the backward and both; the last line is the geometric mean of the ratios.
 
-    python -m tconv.torch.bench                 # the table in docs/readme/torch.md
+    python -m tconv.torch.bench                 # the table in the README (PyTorch, Speed)
     python -m tconv.torch.bench --quick
 """
 
