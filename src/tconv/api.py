@@ -7,8 +7,10 @@ hand the batched arrays to one method. Bias and un-batching are applied here, on
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
+from . import padding_modes
 from ._array import as_array, check_memory, compute_dtype, itemsize, namespace, prod
 from .correlate import correlate
 from .errors import TConvError
@@ -141,13 +143,6 @@ def conv_transpose(
             [0, 0, 2]]])
     """
     _check_method(method, METHODS)
-    if padding_mode != "zeros":
-        from . import padding_modes
-
-        return padding_modes.conv_transpose(
-            x, weight, bias, stride, padding, output_padding, groups, dilation,
-            output_size=output_size, padding_mode=padding_mode, method=method,
-        )
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_transpose_geometry,
@@ -163,19 +158,30 @@ def conv_transpose(
         bias_shape=None if bias is None else bias.shape,
     )
     compute, result = compute_dtype(xp, x, weight, bias)
-    name = choose_method(g) if method == "auto" else method
+    # With a padding mode, compute the uncropped output (b = 0, all F cells), then fold the padded
+    # cells back onto the signal: the adjoint of padding by that mode (see tconv.padding_modes).
+    computed = g if padding_mode == "zeros" else _uncropped(g, padding_mode)
+    name = choose_method(computed) if method == "auto" else method
     check_memory(
-        f"conv_transpose to shape {g.output_shape} with method={name!r}",
-        prod(g.output_shape) + _workspace(name, g),
+        f"conv_transpose to shape {computed.output_shape} with method={name!r}",
+        prod(computed.output_shape) + _workspace(name, computed),
         itemsize(xp, compute),
     )
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
     if xb.shape[0] == 0:
-        y = xp.zeros((0, g.large_channels, *g.large), dtype=compute, device=x.device)
+        y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=x.device)
     else:
-        y = _IMPLEMENTATIONS[name](xb, xp.astype(weight, compute, copy=False), g)
+        y = _IMPLEMENTATIONS[name](xb, xp.astype(weight, compute, copy=False), computed)
+    if computed is not g:
+        y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)
+
+
+def _uncropped(g: Geometry, padding_mode: str) -> Geometry:
+    """``g`` without its crop: the full output of ``F`` cells, which a padding mode folds back."""
+    padding_modes.check_mode(padding_mode, g.large, padding_modes.mode_pairs(g))  # before computing
+    return dataclasses.replace(g, begin=(0,) * g.ndim, large=g.full)
 
 
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):
@@ -191,12 +197,6 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
     array([[[21, 32, 43]]])
     """
     _check_method(method, CONV_METHODS)
-    if padding_mode != "zeros":
-        from . import padding_modes
-
-        return padding_modes.conv(
-            x, weight, bias, stride, padding, dilation, groups, padding_mode=padding_mode, method=method
-        )
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_conv_geometry,
@@ -210,13 +210,18 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
         itemsize(xp, compute),
     )
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
+    start = tuple(-b for b in g.begin)  # left padding b: output 0 reads x from −b (zeros outside x)
+    if padding_mode != "zeros":  # fill the padding by the mode instead, then read from its start
+        pairs = padding_modes.mode_pairs(g)
+        padding_modes.check_mode(padding_mode, g.large, pairs)
+        xb, start = padding_modes.pad(xb, pairs, padding_mode), (0,) * g.ndim
     y = correlate(
         xb,
         xp.astype(weight, compute, copy=False),
         stride=g.stride,
         dilation=g.dilation,
         groups=g.groups,
-        start=tuple(-b for b in g.begin),  # left padding b: output 0 reads x from −b
+        start=start,
         size=g.small,
     )
     return _finish(xp, y, bias, g, result)

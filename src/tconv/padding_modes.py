@@ -35,10 +35,10 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace
 
-from ._array import compute_dtype, window
+from ._array import window
 from .errors import TConvError
 
-__all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold", "conv", "conv_transpose"]
+__all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
@@ -154,58 +154,3 @@ def fold(full, g, padding_mode: str):
     check_mode(padding_mode, g.large, pairs)
     z = window(full, (0,) * g.ndim, tuple(n + b + e for n, (b, e) in zip(g.large, pairs)))
     return pad_adjoint(z, g.large, pairs, padding_mode)
-
-
-def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):
-    """``tconv.conv`` with ``padding_mode``: ``correlate_valid(P_m x)`` (what ``tconv.conv`` calls).
-
-    >>> import numpy as np
-    >>> conv(np.array([[[1, 2, 3, 4]]]), np.array([[[1, 1, 1]]]), padding=1, padding_mode="circular")
-    array([[[7, 6, 9, 8]]])
-    """
-    from .api import _prepare, conv as plain
-    from .geometry import conv_geometry
-
-    _, x, weight, bias = _prepare(x, weight, bias)
-    g = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    return plain(pad(x, mode_pairs(g), padding_mode), weight, bias, g.stride, 0, g.dilation, g.groups, method=method)
-
-
-def conv_transpose(
-    x,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
-    *,
-    output_size=None,
-    padding_mode="zeros",
-    method="auto",
-):
-    """``tconv.conv_transpose`` with ``padding_mode``: ``P_mᵀ(conv_transpose_valid(x))``, the adjoint of :func:`conv`.
-
-    The uncropped output (``F`` cells per axis) covers the padded signal from its first cell; past
-    ``F`` it is zero (a negative crop ``e``, where ``output_padding`` exceeds ``padding``).
-
-    >>> import numpy as np
-    >>> conv_transpose(np.array([[[1, 0, 0, 0]]]), np.array([[[1, 2, 3]]]), padding=1, padding_mode="circular")
-    array([[[2, 3, 0, 1]]])
-    """
-    from .api import _prepare, conv_transpose as plain
-    from .geometry import transpose_geometry
-
-    xp, x, weight, bias = _prepare(x, weight, bias)
-    g = transpose_geometry(
-        x.shape, weight.shape, stride, padding, output_padding, groups, dilation, output_size=output_size,
-        bias_shape=None if bias is None else bias.shape,
-    )
-    check_mode(padding_mode, g.large, mode_pairs(g))  # before computing anything
-    compute, result = compute_dtype(xp, x, weight, bias)  # fold in float32 too when given float16
-    full = plain(xp.astype(x, compute), xp.astype(weight, compute), None, g.stride, 0, 0, g.groups, g.dilation, method=method)
-    y = fold(full, g, padding_mode)
-    if bias is not None:
-        y = y + xp.reshape(xp.astype(bias, y.dtype), (-1, *(1,) * g.ndim))
-    return xp.astype(y, result)
