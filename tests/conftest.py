@@ -1,14 +1,10 @@
-"""Shared test fixtures. The geometry generators every test file draws from live in ``geometries.py``."""
+"""Shared fixtures. The geometry generators live in ``tests/geometries.py``, marks and tolerances in
+``tests/support.py``."""
 
-import pathlib
-import sys
 import zlib
 
 import numpy as np
 import pytest
-
-# Make tests/geometries.py importable whatever pytest's import mode.
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
 @pytest.fixture

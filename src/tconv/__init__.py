@@ -10,10 +10,12 @@ Only NumPy (and the small ``array-api-compat`` bridge) is imported here; ``tconv
 torch, the explainer's renderers import matplotlib and Pillow, each only when used.
 """
 
-from .api import CONV_METHODS, METHODS, choose_method, conv, conv_transpose
-from .errors import TConvError, TConvTypeError
-from .geometry import Geometry, conv_geometry, output_shape, transpose_geometry
-from .matrix import conv_matrix
+from tconv.api import CONV_METHODS, METHODS, choose_method, conv, conv_transpose
+from tconv.arguments import conv_geometry, output_shape, transpose_geometry
+from tconv.errors import TConvError, TConvTypeError
+from tconv.geometry import Geometry
+from tconv.methods.matrix import conv_matrix
+from tconv.plan import Plan, plan
 
 __version__ = "0.1.0"
 
@@ -28,6 +30,8 @@ __all__ = [
     "conv_geometry",
     "Geometry",
     "conv_matrix",
+    "plan",
+    "Plan",
     "TConvError",
     "TConvTypeError",
     "__version__",

@@ -10,72 +10,42 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from . import padding_modes
-from ._array import as_array, check_memory, compute_dtype, itemsize, namespace, prod
-from .correlate import correlate
-from .errors import TConvError
-from .gemm import gemm
-from .geometry import Geometry, conv_geometry, transpose_geometry
-from .matrix import matrix
-from .polyphase import polyphase
-from .scatter import scatter
-from .zero_insert import zero_insert
+from tconv import methods, padding_modes
+from tconv.arguments import conv_geometry, transpose_geometry
+from tconv.arrays import (
+    as_array,
+    check_memory,
+    compute_dtype,
+    itemsize,
+    namespace,
+    prod,
+)
+from tconv.errors import TConvError
+from tconv.geometry import Geometry
+from tconv.methods import CONV_METHODS, METHODS
+from tconv.methods.correlate import correlate
+from tconv.plan import plan_geometry
 
 __all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS", "choose_method"]
 
-#: The five ways tconv computes a transposed convolution; all give the same result.
-METHODS = ("scatter", "zero_insert", "matrix", "gemm", "polyphase")
-#: The ways tconv computes the forward convolution.
-CONV_METHODS = ("direct",)
-
-_IMPLEMENTATIONS = {
-    "scatter": scatter,
-    "zero_insert": zero_insert,
-    "matrix": matrix,
-    "gemm": gemm,
-    "polyphase": polyphase,
-}
-
-
-def _check_method(method, allowed) -> None:
-    if method != "auto" and method not in allowed:
-        raise TConvError(f"method={method!r} is not one of {('auto', *allowed)}")
-
 
 def choose_method(geometry: Geometry) -> str:
-    """The method ``method="auto"`` runs for this geometry: ``gemm``, whose NumPy fast path won.
+    """The method ``method="auto"`` runs for this geometry (see :func:`tconv.methods.choose`).
 
-    Measured with ``tconv bench`` and a grid of 2-D layers (float32, 2 cores, NumPy, best of
-    several interleaved calls; the README, section Speed):
+    Parameters
+    ----------
+    geometry
+        A checked transposed geometry, from :func:`tconv.transpose_geometry`.
 
-    * On the layers of the benchmark table ``gemm`` beat polyphase, the closest other method:
-      polyphase took 1.1–1.8× its time on seven layers and 6–19× on three (DCGAN and WaveGAN: many
-      channels on a small image, many small per-phase products). On a mid-size layer
-      (1, 64, 32, 32) → 64, k4 s2, the others took polyphase 1.3×, zero_insert 3.2×, matrix 5.2×,
-      scatter 7.1× gemm's time.
-    * With few channels (4 or 16; 32×32 and 64×64 images, N = 8, k 2–4, s 2) polyphase took
-      0.75–0.98× gemm's time on four of twelve layers and 1.2–3.2× on the others, with no simple
-      rule of the geometry separating the two. Polyphase also reads zero padding at the borders,
-      so an ``inf`` in the weight gives ``nan`` there (``0·inf``) where gemm and PyTorch give
-      ``inf``. So ``auto`` stays ``gemm``: one answer for every geometry, within 1.35× of the
-      fastest method wherever measured.
+    Returns
+    -------
+    str
+        One of :data:`METHODS`.
+
+    >>> choose_method(transpose_geometry((1, 4, 8, 8), (4, 2, 4, 4), stride=2))
+    'gemm'
     """
-    return "gemm"
-
-
-def _workspace(method: str, g: Geometry) -> int:
-    """Elements a method allocates besides its output (an upper bound, for the memory guard)."""
-    n, c_in, c_out = g.batch or 1, g.small_channels, g.large_channels
-    if method == "gemm":  # the readable version's column buffer and canvas; NumPy's fast path tiles, using less
-        return n * c_out * (g.taps * prod(g.small) + prod(g.full))
-    if method == "scatter":
-        return n * c_out * prod(g.full)
-    if method == "zero_insert":
-        stretched = prod((i - 1) * s + 1 for i, s in zip(g.small, g.stride))
-        return n * c_in * stretched + n * c_out * prod(g.large)
-    if method == "matrix":
-        return n * c_in * prod(g.large) * 2
-    return 2 * n * c_out * prod(g.large)  # polyphase
+    return methods.choose(geometry)[0]
 
 
 _cached_transpose_geometry = functools.lru_cache(maxsize=1024)(transpose_geometry)
@@ -142,7 +112,7 @@ def conv_transpose(
             [0, 4, 2],
             [0, 0, 2]]])
     """
-    _check_method(method, METHODS)
+    methods.check_method(method, METHODS)
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_transpose_geometry,
@@ -161,18 +131,14 @@ def conv_transpose(
     # With a padding mode, compute the uncropped output (b = 0, all F cells), then fold the padded
     # cells back onto the signal: the adjoint of padding by that mode (see tconv.padding_modes).
     computed = g if padding_mode == "zeros" else _uncropped(g, padding_mode)
-    name = choose_method(computed) if method == "auto" else method
-    check_memory(
-        f"conv_transpose to shape {computed.output_shape} with method={name!r}",
-        prod(computed.output_shape) + _workspace(name, computed),
-        itemsize(xp, compute),
-    )
+    plan = plan_geometry(computed, method, compute, numpy=type(x).__module__ == "numpy")
+    plan.check()
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
     if xb.shape[0] == 0:
         y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=x.device)
     else:
-        y = _IMPLEMENTATIONS[name](xb, xp.astype(weight, compute, copy=False), computed)
+        y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed)
     if computed is not g:
         y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)
@@ -196,12 +162,18 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
     >>> conv([[[1, 2, 3, 4]]], [[[1, 10]]])
     array([[[21, 32, 43]]])
     """
-    _check_method(method, CONV_METHODS)
+    methods.check_method(method, CONV_METHODS)
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_conv_geometry,
         conv_geometry,
-        x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape,
+        x.shape,
+        weight.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias_shape=None if bias is None else bias.shape,
     )
     compute, result = compute_dtype(xp, x, weight, bias)
     check_memory(

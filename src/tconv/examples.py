@@ -1,7 +1,7 @@
 """One named table of example geometries, shared by the docs, tests, explainer and benchmark.
 
 ``LEARNER`` is the example from the notes tconv began with; ``LAYERS`` are transposed convolutions
-from real models (``shared/reference/algorithms.md``), the benchmark's table.
+from real models (Stable Diffusion's VAE, U-Nets, DCGAN, HiFi-GAN, WaveGAN), the benchmark's table.
 """
 
 from __future__ import annotations
@@ -56,8 +56,17 @@ EXAMPLES = {
     e.name: e
     for e in [
         LEARNER,
-        Example("stride2", [[1, 2], [3, 4]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]], stride=2, note="k=3, s=2: uneven overlap"),
-        Example("padding", [[1, 2], [3, 4]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]], stride=2, padding=1, note="padding crops the output"),
+        Example(
+            "stride2", [[1, 2], [3, 4]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]], stride=2, note="k=3, s=2: uneven overlap"
+        ),
+        Example(
+            "padding",
+            [[1, 2], [3, 4]],
+            [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+            stride=2,
+            padding=1,
+            note="padding crops the output",
+        ),
         Example(
             "output_padding",
             [[1, 2], [3, 4]],
@@ -69,7 +78,14 @@ EXAMPLES = {
         ),
         Example("dilation", [[1, 2], [3, 4]], [[1, 2], [3, 4]], dilation=2, note="kernel taps spaced by 2"),
         Example("1d", [1, 2, 3], [1, 10, 100], stride=2, note="one spatial axis"),
-        Example("same", [[1, 2], [3, 4]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]], stride=2, padding="same", note="TensorFlow's same: o = i*s"),
+        Example(
+            "same",
+            [[1, 2], [3, 4]],
+            [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+            stride=2,
+            padding="same",
+            note="TensorFlow's same: o = i*s",
+        ),
     ]
 }
 

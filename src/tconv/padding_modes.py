@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace
 
-from ._array import window
-from .errors import TConvError
+from tconv.arrays import window
+from tconv.errors import TConvError
 
 __all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold"]
 
@@ -80,7 +80,9 @@ def pad(x, pairs, mode: str):
     nd = len(pairs)
     check_mode(mode, x.shape[x.ndim - nd :], pairs)
     if mode == "zeros":
-        return window(x, tuple(-b for b, _ in pairs), tuple(b + n + e for n, (b, e) in zip(x.shape[x.ndim - nd :], pairs)))
+        return window(
+            x, tuple(-b for b, _ in pairs), tuple(b + n + e for n, (b, e) in zip(x.shape[x.ndim - nd :], pairs))
+        )
     for a, (b, e) in enumerate(pairs):
         axis = x.ndim - nd + a
         index = xp.asarray(_source(x.shape[axis], b, e, mode), dtype=xp.int64, device=x.device)
@@ -107,8 +109,10 @@ def _fold_axis(z, axis: int, n: int, b: int, e: int, mode: str):
     centre = win(z, b, n)
     left, right = win(z, 0, b), win(z, b + n, e)
     if mode == "replicate":  # every left cell copied x[0], every right cell x[n−1]
-        return centre + win(xp.sum(left, axis=axis, keepdims=True), 0, n) + win(
-            xp.sum(right, axis=axis, keepdims=True), -(n - 1), n
+        return (
+            centre
+            + win(xp.sum(left, axis=axis, keepdims=True), 0, n)
+            + win(xp.sum(right, axis=axis, keepdims=True), -(n - 1), n)
         )
     # reflect: left cell j (0 ≤ j < b) copied x[b − j], so flip(left) lands on x[1 .. b];
     # right cell b+n+r copied x[n−2−r], so flip(right) lands on x[n−1−e .. n−2].

@@ -15,11 +15,11 @@ torch.Size([1, 1, 10, 10])
 ``python -m tconv.torch.bench`` times them against ``torch.nn``.
 """
 
-from .autograd import Conv, ConvTranspose, WeightCorrelation
-from .functional import CONV_METHODS, METHODS, conv, conv_transpose
-from .modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .swap import swap_conv_transpose
-from .upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
+from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
+from tconv.torch.functional import CONV_METHODS, METHODS, conv, conv_transpose
+from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from tconv.torch.swap import swap_conv_transpose
+from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
 
 __all__ = [
     "conv_transpose",

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import math
 
-import torch
 from array_api_compat import array_namespace
 
-from .. import api
-from .._array import check_memory, compute_dtype, window
-from ..correlate import correlate
-from ..geometry import Geometry
+import torch
+from tconv import methods as core_methods
+from tconv.arrays import check_memory, compute_dtype, window
+from tconv.geometry import Geometry
+from tconv.methods.correlate import correlate
 
 __all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "columns", "CONV_METHODS"]
 
@@ -53,7 +53,7 @@ def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
     then lays the buffer out with the batch folded into the columns, ready for one matrix product
     per group. Positions outside ``large`` read zeros (``window``), which is every padding form.
 
-    >>> from tconv.geometry import transpose_geometry
+    >>> from tconv.arguments import transpose_geometry
     >>> g = transpose_geometry((1, 1, 2), (1, 1, 3), stride=2)      # o = i·2 + t
     >>> columns(torch.arange(5.0).reshape(1, 1, 5), g)               # rows t = 0, 1, 2; columns i
     tensor([[[0., 2.],
@@ -89,10 +89,10 @@ def _transpose(x, weight, bias, g: Geometry, method: str):
         return torch.zeros((0, g.large_channels, *g.large), dtype=result, device=x.device)
     check_memory(
         f"conv_transpose to shape {(x.shape[0], g.large_channels, *g.large)} with method={method!r}",
-        math.prod((x.shape[0], g.large_channels, *g.large)) + api._workspace(method, g),
+        math.prod((x.shape[0], g.large_channels, *g.large)) + core_methods.workspace(method, g),
         compute.itemsize,
     )
-    y = api._IMPLEMENTATIONS[method](x.to(compute), weight.to(compute), g)
+    y = core_methods.run(method, x.to(compute), weight.to(compute), g)
     return _with_bias(y, bias).to(result)
 
 
@@ -106,10 +106,20 @@ def _conv(y, weight, bias, g: Geometry, method: str, cols=None):
         return torch.zeros(shape, dtype=result, device=y.device)
     y, weight = y.to(compute), weight.to(compute)
     if method == "direct":  # the core's convolution: one matrix product per kernel tap
-        x = correlate(y, weight, stride=g.stride, dilation=g.dilation, groups=groups, start=tuple(-b for b in g.begin), size=g.small)
+        x = correlate(
+            y,
+            weight,
+            stride=g.stride,
+            dilation=g.dilation,
+            groups=groups,
+            start=tuple(-b for b in g.begin),
+            size=g.small,
+        )
     else:  # "gemm": x[G, cs, (n, i)] = Σ_{(cl, t)} w[G, cs, (cl, t)] · cols[G, (cl, t), (n, i)]
         check_memory("the column buffer of conv", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize)
-        x = weight.reshape(groups, g.small_channels // groups, -1) @ (columns(y, g) if cols is None else cols.to(compute))
+        x = weight.reshape(groups, g.small_channels // groups, -1) @ (
+            columns(y, g) if cols is None else cols.to(compute)
+        )
         x = x.reshape(g.small_channels, n, *g.small).transpose(0, 1).contiguous()
     return _with_bias(x, bias).to(result)
 
@@ -128,12 +138,24 @@ def _weight_correlation(x, y, g: Geometry, method: str, cols=None):
         # with  m = cl,  c' = n,  c = cs,  q = t,  u = i:  inp[cl, G·N + n] = y[n, G·C_l/G + cl],
         # ker[G·C_s/G + cs, n] = x[n, G·C_s/G + cs], stride d, dilation s, start −b, size k.
         # Its "kernel" is the whole input x, so its tap loop runs Π i times: a reference, not fast.
-        inp = y.reshape(n, groups, cl, *g.large).permute(2, 1, 0, *range(3, 3 + g.ndim)).reshape(cl, groups * n, *g.large)
+        inp = (
+            y.reshape(n, groups, cl, *g.large).permute(2, 1, 0, *range(3, 3 + g.ndim)).reshape(cl, groups * n, *g.large)
+        )
         ker = x.transpose(0, 1)
-        w = correlate(inp, ker, stride=g.dilation, dilation=g.stride, groups=groups, start=tuple(-b for b in g.begin), size=g.kernel)
+        w = correlate(
+            inp,
+            ker,
+            stride=g.dilation,
+            dilation=g.stride,
+            groups=groups,
+            start=tuple(-b for b in g.begin),
+            size=g.kernel,
+        )
         return w.transpose(0, 1).reshape(g.weight_shape).to(result)
     # "gemm": w[G, cs, (cl, t)] = Σ_{(n, i)} x[G, cs, (n, i)] · cols[G, (cl, t), (n, i)], one product.
-    check_memory("the column buffer of the weight gradient", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize)
+    check_memory(
+        "the column buffer of the weight gradient", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize
+    )
     xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
     w = xs @ (columns(y, g) if cols is None else cols.to(compute)).mT
     return w.reshape(g.weight_shape).to(result)

@@ -25,10 +25,10 @@ import sys
 import time
 
 import torch
-
-from ..examples import LAYERS, Layer
-from ..geometry import transpose_geometry
-from .modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from tconv.arguments import transpose_geometry
+from tconv.examples import LAYERS, Layer
+from tconv.interop.frameworks import torch_arguments
+from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
 __all__ = ["main", "run", "QUICK_LAYERS"]
 
@@ -50,12 +50,10 @@ def _layers(layer: Layer, method: str):
     that is legal, which is the same layer. Otherwise (WaveGAN's k25 s4: b = 10, e = 11) it gets
     padding ``b`` and no output_padding: the same window, one element longer at the end."""
     g = transpose_geometry(layer.input_shape, layer.weight_shape, layer.stride, layer.padding, layer.output_padding)
-    op = tuple(b - e for b, e in zip(g.begin, g.end))
-    note = ""
-    if not all(0 <= o < s for o, s in zip(op, g.stride)):
-        op, note = (0,) * g.ndim, f"torch.nn: padding={g.begin[0]}, 1 more output"
+    t = torch_arguments(g)
+    note = "" if t.exact else f"torch.nn: padding={t.padding[0]}, output size {t.torch_size} for {t.size}"
     nn_cls = getattr(torch.nn, f"ConvTranspose{g.ndim}d")
-    theirs = nn_cls(layer.input_shape[1], layer.out_channels, layer.kernel, layer.stride, g.begin, op)
+    theirs = nn_cls(layer.input_shape[1], layer.out_channels, layer.kernel, layer.stride, t.padding, t.output_padding)
     ours = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}[g.ndim].from_torch(theirs, method=method)
     ours.padding, ours.output_padding = layer.padding, (layer.output_padding,) * g.ndim
     return theirs, ours, note
@@ -127,7 +125,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tconv.torch.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes, at most 3 rounds (CI smoke run)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds; the best is kept (default 5)")
-    parser.add_argument("--max-gmac", type=float, default=20.0, help="scale the batch down to this forward size (default 20: none of LAYERS is scaled)")
+    parser.add_argument(
+        "--max-gmac",
+        type=float,
+        default=20.0,
+        help="scale the batch down to this forward size (default 20: none of LAYERS is scaled)",
+    )
     parser.add_argument("--method", default="auto", help="tconv's method (default auto)")
     parser.add_argument("--layer", action="append", help="only the named layers of tconv.examples.LAYERS")
     args = parser.parse_args(argv)

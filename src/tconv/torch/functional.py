@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
 import torch.nn.functional as F
 
-from .. import padding_modes
-from ..api import METHODS, choose_method
-from ..errors import TConvError, TConvTypeError
-from ..geometry import Geometry, conv_geometry, transpose_geometry
-from .autograd import CONV_METHODS, Conv, ConvTranspose
+import torch
+from tconv import padding_modes
+from tconv.arguments import conv_geometry, transpose_geometry
+from tconv.errors import TConvError, TConvTypeError
+from tconv.geometry import Geometry
+from tconv.interop.frameworks import torch_arguments
+from tconv.methods import METHODS, check_method, choose
+from tconv.torch.autograd import CONV_METHODS, Conv, ConvTranspose
 
 __all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS"]
-
-
-def _check_method(method, allowed) -> None:
-    if method not in ("auto", "native", *allowed):
-        raise TConvError(f"method={method!r} is not one of {('auto', 'native', *allowed)}")
 
 
 def _tensors(x, weight, bias):
@@ -85,7 +82,7 @@ def conv_transpose(
     >>> conv_transpose(torch.ones(1, 1, 3), torch.ones(1, 1, 3), stride=2, padding="same").shape
     torch.Size([1, 1, 6])
     """
-    _check_method(method, METHODS)
+    check_method(method, METHODS, ("auto", "native"))
     x, weight, bias = _tensors(x, weight, bias)
     g = transpose_geometry(
         x.shape,
@@ -103,7 +100,7 @@ def conv_transpose(
     if method == "native":
         return _native_transpose(x, weight, bias, g)
     xb, gb = _batched(x, g)
-    methods = (choose_method(gb) if method == "auto" else method, "gemm")
+    methods = (choose(gb)[0] if method == "auto" else method, "gemm")
     y = _apply(ConvTranspose, xb, weight, bias, gb, methods)
     return y if g.batch is not None else y[0]
 
@@ -119,16 +116,18 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
     >>> conv(torch.tensor([[[1., 2., 3., 4.]]]), torch.tensor([[[1., 10.]]]))
     tensor([[[21., 32., 43.]]])
     """
-    _check_method(method, CONV_METHODS)
+    check_method(method, CONV_METHODS, ("auto", "native"))
     x, weight, bias = _tensors(x, weight, bias)
-    g = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape)
+    g = conv_geometry(
+        x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape
+    )
     if padding_mode != "zeros":  # P_m x, then the convolution without padding
         padded = padding_modes.pad(x, padding_modes.mode_pairs(g), padding_mode)
         return conv(padded, weight, bias, g.stride, 0, g.dilation, g.groups, method=method)
     if method == "native":
         return _native_conv(x, weight, bias, g)
     xb, gb = _batched(x, g)
-    methods = (choose_method(gb.adjoint()), "gemm" if method == "auto" else method)
+    methods = (choose(gb.adjoint())[0], "gemm" if method == "auto" else method)
     y = _apply(Conv, xb, weight, bias, gb, methods)
     return y if g.batch is not None else y[0]
 
@@ -170,13 +169,13 @@ def _window(t, begin, size):
 
 
 def _native_transpose(x, weight, bias, g: Geometry):
-    """PyTorch's ``conv_transpose{n}d``. It spells a crop only as ``b`` at both ends and ``op = b − e``
-    back at the end (``0 ≤ op < max(s, d)``); other crops take its full output and cut the window."""
+    """PyTorch's ``conv_transpose{n}d`` with :func:`~tconv.interop.frameworks.torch_arguments`: exact
+    where PyTorch can say the crop, else its nearest output and the window still to cut."""
     fn = getattr(F, f"conv_transpose{g.ndim}d")
-    op = tuple(b - e for b, e in zip(g.begin, g.end))
-    if all(0 <= o < max(s, d) for o, s, d in zip(op, g.stride, g.dilation)):
-        return fn(x, weight, bias, g.stride, g.begin, op, g.groups, g.dilation)
-    y = _window(fn(x, weight, None, g.stride, 0, 0, g.groups, g.dilation), g.begin, g.large)
+    t = torch_arguments(g)
+    if t.exact:
+        return fn(x, weight, bias, g.stride, t.padding, t.output_padding, g.groups, g.dilation)
+    y = _window(fn(x, weight, None, g.stride, t.padding, t.output_padding, g.groups, g.dilation), t.start, t.size)
     return y if bias is None else y + bias.reshape(-1, *(1,) * g.ndim)
 
 

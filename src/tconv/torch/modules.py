@@ -11,11 +11,11 @@ at any stride), ``"valid"``, per-axis ``(begin, end)`` pairs, ``padding_mode`` `
 from __future__ import annotations
 
 import torch
+from tconv.arguments import padding_pairs
+from tconv.methods import check_method
+from tconv.padding_modes import check_mode
+from tconv.torch.functional import METHODS, conv_transpose
 from torch import nn
-
-from ..geometry import _padding_pairs
-from ..padding_modes import check_mode
-from .functional import METHODS, _check_method, conv_transpose
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ConvTransposeNd"]
 
@@ -62,9 +62,9 @@ class ConvTransposeNd:
         )
         self.padding_mode = padding_mode
         if words_or_pairs:
-            pairs = _padding_pairs(padding, len(self.kernel_size))  # checked now, not at the first call
+            pairs = padding_pairs(padding, len(self.kernel_size))  # checked now, not at the first call
             self.padding = padding.lower() if isinstance(padding, str) else pairs
-        _check_method(method, METHODS)
+        check_method(method, METHODS, ("auto", "native"))
         self.method = method
 
     def forward(self, input: torch.Tensor, output_size=None) -> torch.Tensor:

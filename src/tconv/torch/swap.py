@@ -12,9 +12,13 @@ True
 
 from __future__ import annotations
 
+from tconv.torch.modules import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    ConvTransposeNd,
+)
 from torch import nn
-
-from .modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeNd
 
 __all__ = ["swap_conv_transpose"]
 

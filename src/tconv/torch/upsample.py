@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ..errors import TConvError
+import torch
+from tconv.errors import TConvError
+from torch import nn
 
 __all__ = ["ResizeConv", "SubPixelConv", "pixel_shuffle", "icnr_"]
 
@@ -46,13 +46,26 @@ class ResizeConv(nn.Module):
     torch.Size([1, 2, 10, 12])
     """
 
-    def __init__(self, in_channels, out_channels, scale_factor=2, kernel_size=3, mode="nearest", dims=2, bias=True, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        scale_factor=2,
+        kernel_size=3,
+        mode="nearest",
+        dims=2,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         _check(dims, kernel_size, scale_factor)
         if mode not in ("nearest", "linear"):
             raise TConvError(f'mode={mode!r} must be "nearest" or "linear" (bilinear in 2-D, trilinear in 3-D)')
         self.scale_factor, self.mode, self.dims = scale_factor, mode, dims
-        self.conv = _CONV[dims](in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias, device=device, dtype=dtype)
+        self.conv = _CONV[dims](
+            in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias, device=device, dtype=dtype
+        )
 
     def forward(self, x):
         mode = "nearest" if self.mode == "nearest" else _LINEAR[self.dims]
@@ -102,12 +115,31 @@ class SubPixelConv(nn.Module):
     (torch.Size([8, 4, 3, 3]), torch.Size([1, 2, 10, 12]))
     """
 
-    def __init__(self, in_channels, out_channels, scale_factor=2, kernel_size=3, dims=2, bias=True, icnr=True, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        scale_factor=2,
+        kernel_size=3,
+        dims=2,
+        bias=True,
+        icnr=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         _check(dims, kernel_size, scale_factor)
         self.scale_factor, self.dims = scale_factor, dims
         phases = scale_factor**dims
-        self.conv = _CONV[dims](in_channels, out_channels * phases, kernel_size, padding=kernel_size // 2, bias=bias, device=device, dtype=dtype)
+        self.conv = _CONV[dims](
+            in_channels,
+            out_channels * phases,
+            kernel_size,
+            padding=kernel_size // 2,
+            bias=bias,
+            device=device,
+            dtype=dtype,
+        )
         if icnr:
             # kaiming_uniform_(a=√5), torch.nn's own default, drawn for the C_out-channel sub-kernel.
             icnr_(self.conv.weight, scale_factor, dims, a=math.sqrt(5))

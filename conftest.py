@@ -1,0 +1,15 @@
+"""Collection rules for the doctests in ``src/`` and ``docs/``: a module or page that needs an optional
+extra (torch, matplotlib, onnx) is skipped when that extra is not installed, so the core-only run
+(NumPy and array-api-compat alone) collects cleanly."""
+
+import importlib.util
+
+_NEEDS = {
+    "torch": ["src/tconv/torch/*", "docs/torch.md"],
+    "matplotlib": ["src/tconv/explainer/image.py"],
+    "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md"],
+}
+
+collect_ignore_glob = [
+    path for module, paths in _NEEDS.items() if importlib.util.find_spec(module) is None for path in paths
+]

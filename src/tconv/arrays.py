@@ -1,0 +1,149 @@
+"""The seam between tconv's methods and array libraries.
+
+Methods are written once against the array API standard: they ask an array for its namespace
+(``xp``) and use only what the standard offers — ``zeros``, ``reshape``, ``permute_dims``,
+``matmul``, ``take``, ``flip``, strided slicing and slice assignment. ``array-api-compat`` bridges
+NumPy and PyTorch to it, so ``tconv.torch`` runs this very code on tensors of any device.
+
+This module also holds the few helpers every method shares: turning array-likes into arrays, the
+dtype policy, the zero-filled ``window`` that implements every crop and pad, and the memory guard.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+
+import numpy as np
+from array_api_compat import array_namespace, is_array_api_obj
+
+from tconv.errors import TConvError, TConvTypeError
+
+__all__ = [
+    "as_array",
+    "namespace",
+    "compute_dtype",
+    "window",
+    "check_memory",
+    "memory_limit",
+    "weight_as_conv",
+    "itemsize",
+    "prod",
+]
+
+
+def as_array(name: str, value):
+    """``value`` as an array of its own library; nested lists and scalars become NumPy arrays."""
+    if is_array_api_obj(value) and not isinstance(value, np.ndarray):
+        return value  # other libraries' dtypes are checked by compute_dtype
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, objects NumPy cannot hold
+        raise TConvError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TConvTypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    return arr
+
+
+def namespace(*arrays):
+    """The one array namespace shared by ``arrays`` (None entries are skipped)."""
+    try:
+        return array_namespace(*[a for a in arrays if a is not None])
+    except TypeError as exc:
+        raise TConvTypeError(f"x, weight and bias must come from one array library: {exc}") from None
+
+
+def compute_dtype(xp, *arrays):
+    """``(compute, result)`` dtypes: integers stay exact in int64; floats accumulate in ≥ float32.
+
+    float16 and bfloat16 are computed in float32 and rounded back once at the end, so a long sum
+    does not lose precision term by term; float64 stays float64.
+    """
+    return _dtype_policy(xp, tuple(a.dtype for a in arrays if a is not None))
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype_policy(xp, dtypes):
+    # Cached per combination of dtypes: the same few recur, and the checks are a fair share of a small call.
+    floats = [d for d in dtypes if xp.isdtype(d, "real floating")]
+    for d in dtypes:
+        if d not in floats and not (d == xp.bool or xp.isdtype(d, "integral")):
+            raise TConvTypeError(f"tconv computes with real numbers; got dtype {d}")
+    if not floats:
+        return xp.int64, xp.int64
+    result = xp.result_type(*floats)
+    compute = result if xp.finfo(result).bits >= 32 else xp.float32
+    return compute, result
+
+
+def window(a, begin, size):
+    """``a[..., b:b+n]`` on each trailing spatial axis, with zeros wherever that runs past ``a``.
+
+    ``begin`` may be negative and ``b + n`` may exceed the axis: this one helper is every crop
+    (PyTorch's padding, ONNX pads) and every zero pad (TensorFlow's ``same`` with ``k_eff < s``,
+    the borders of a convolution) in tconv.
+    """
+    xp = array_namespace(a)
+    nd = len(size)
+    have = a.shape[a.ndim - nd :]
+    if all(0 <= b and b + n <= h for b, n, h in zip(begin, size, have)):
+        return a[(..., *(slice(b, b + n) for b, n in zip(begin, size)))]
+    out = xp.zeros((*a.shape[: a.ndim - nd], *size), dtype=a.dtype, device=a.device)
+    # Overlap of [b, b+n) with [0, h) on each axis, in the coordinates of `a` and of `out`.
+    src = tuple(slice(max(b, 0), min(b + n, h)) for b, n, h in zip(begin, size, have))
+    dst = tuple(slice(r.start - b, r.stop - b) for r, b in zip(src, begin))
+    if all(r.start < r.stop for r in src):
+        out[(..., *dst)] = a[(..., *src)]
+    return out
+
+
+def weight_as_conv(weight, groups: int, flip: bool):
+    """Transposed-convolution weight ``(C_in, C_out/G, *k)`` → convolution weight ``(C_out, C_in/G, *k)``.
+
+    Swaps the two channel axes within each group (and flips every spatial axis when ``flip``): the
+    convolution that reproduces a transposed convolution reads the kernel backwards.
+    """
+    xp = array_namespace(weight)
+    c_in, c_out_g, *k = weight.shape
+    w = xp.reshape(weight, (groups, c_in // groups, c_out_g, *k))
+    w = xp.permute_dims(w, (0, 2, 1, *range(3, 3 + len(k))))
+    w = xp.reshape(w, (groups * c_out_g, c_in // groups, *k))
+    if flip:
+        w = xp.flip(w, axis=tuple(range(2, 2 + len(k))))
+    return w
+
+
+def memory_limit() -> int:
+    """Bytes tconv will allocate for one call: physical memory, or ``TCONV_MAX_BYTES`` if set."""
+    env = os.environ.get("TCONV_MAX_BYTES")
+    return int(env) if env else _physical_memory()
+
+
+@functools.lru_cache(maxsize=1)
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+def check_memory(what: str, elements: int, itemsize: int) -> None:
+    """Refuse, before allocating, a call whose arrays would not fit in memory."""
+    need = elements * itemsize
+    limit = memory_limit()
+    if need > limit:
+        raise TConvError(
+            f"{what} would need {need:,} bytes ({need / 2**30:.3g} GiB), more than the {limit:,} bytes available "
+            f"(set TCONV_MAX_BYTES to change the limit)"
+        )
+
+
+def itemsize(xp, dtype) -> int:
+    if xp.isdtype(dtype, "real floating"):
+        return xp.finfo(dtype).bits // 8
+    return xp.iinfo(dtype).bits // 8
+
+
+def prod(shape) -> int:
+    return math.prod(int(n) for n in shape)

@@ -1,0 +1,1 @@
+"""The benchmark: layers from real models timed against PyTorch and onnxruntime (:mod:`tconv.bench.harness`)."""

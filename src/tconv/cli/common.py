@@ -1,0 +1,32 @@
+"""What every ``tconv`` subcommand shares: one error class, one parser class, one error style.
+
+A mistake on the command line is :class:`UsageError` (or the core's ``TConvError``); ``tconv``'s
+``main`` prints either as one line, ``tconv: error: ...``, and returns exit status 2 — never a
+traceback. Subcommands are modules of :mod:`tconv.cli`, each with ``add_parser(subparsers)`` and
+``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import IO, NoReturn
+
+__all__ = ["UsageError", "Parser", "use_colour_option"]
+
+
+class UsageError(Exception):
+    """A command-line mistake; ``main`` prints it as one line and returns 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (no usage dump) and never exits from inside a library call."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def use_colour_option(choice: str, stream: IO[str]) -> bool:
+    """``--color auto|always|never``: ``auto`` colours a terminal unless ``NO_COLOR`` is set."""
+    from tconv.explainer.text import use_colour
+
+    return choice == "always" or (choice == "auto" and use_colour(stream))

@@ -1,0 +1,141 @@
+"""``tconv shape``: the output size of a transposed convolution, and the paddings that give a wanted one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tconv.arguments import transpose_geometry
+from tconv.cli.common import UsageError
+from tconv.explainer.parse import parse_padding, parse_per_axis
+from tconv.explainer.shape import tconv_pairs, torch_solutions
+from tconv.explainer.steps import shape_step
+from tconv.geometry import effective_kernel, full_size
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``tconv shape``."""
+    p = sub.add_parser(
+        "shape",
+        help="output size for given arguments, or the paddings that give a wanted size",
+        description="The output size of a transposed convolution, per axis, with the formula; with --output-size, "
+        "the PyTorch (padding, output_padding) and tconv (begin, end) paddings that give that size.",
+        epilog="Example: tconv shape --input 64 --kernel 4 --stride 2 --padding 1;  "
+        "tconv shape --input 64 --kernel 3 --stride 2 --output-size 128",
+    )
+    p.add_argument("--input", "-i", required=True, metavar="N", help="input size, one per axis: 64 or 64,32")
+    p.add_argument("--kernel", "-k", required=True, metavar="K", help="kernel size, one per axis")
+    p.add_argument("--stride", "-s", default="1", metavar="S")
+    p.add_argument("--padding", "-p", default="0", metavar="P", help="int, per axis, begin:end, same or valid")
+    p.add_argument("--output-padding", default="0", metavar="OP")
+    p.add_argument("--dilation", "-d", default="1", metavar="D")
+    p.add_argument("--output-size", "--want", metavar="O", help="the size you want: list the paddings that give it")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+    return p
+
+
+def _axes(value, ndim: int):
+    return tuple(value) if isinstance(value, tuple) else (value,) * ndim
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the output size, or with ``--output-size`` the paddings that give it."""
+    sizes = {
+        k: parse_per_axis(getattr(args, k), "--" + k.replace("_", "-"))
+        for k in ("input", "kernel", "stride", "dilation")
+    }
+    ndim = max(len(v) if isinstance(v, tuple) else 1 for v in sizes.values())
+    lengths = {f"--{name} {getattr(args, name)}": len(v) for name, v in sizes.items() if isinstance(v, tuple)}
+    if len(set(lengths.values())) > 1:
+        raise UsageError(
+            f"{' and '.join(lengths)} give different numbers of axes ({', '.join(map(str, lengths.values()))})"
+        )
+    i, k = _axes(sizes["input"], ndim), _axes(sizes["kernel"], ndim)
+    if any(n < 1 for n in (*i, *k)):
+        raise UsageError(f"--input {args.input} and --kernel {args.kernel} must be positive sizes")
+    stride, dilation = sizes["stride"], sizes["dilation"]
+    if args.output_size is not None:
+        return _reverse(
+            args, i, k, _axes(stride, ndim), _axes(dilation, ndim), parse_per_axis(args.output_size, "--output-size")
+        )
+    padding, op = parse_padding(args.padding), parse_per_axis(args.output_padding, "--output-padding")
+    g = transpose_geometry((1, 1, *i), (1, 1, *k), stride, padding, op, 1, dilation)
+    step = shape_step(g, padding, op)
+    if args.json:
+        print(json.dumps({"output_size": list(g.large), "axes": step.data["axes"]}))
+        return 0
+    print(f"tconv shape: input {','.join(map(str, i))}, kernel {','.join(map(str, k))}, stride {args.stride},")
+    print(f"  padding {args.padding}, output_padding {args.output_padding}, dilation {args.dilation}")
+    print(f"  {step.data['axes'][0]['formula']}")
+    for a, ax in enumerate(step.data["axes"]):
+        label = f"   (axis {a})" if ndim > 1 else ""
+        print(f"    = {ax['numbers']}{label}")
+        tail = f"{ax['end']} at the end" if ax["end"] >= 0 else f"{-ax['end']} zeros appended at the end"
+        print(
+            f"      full output F = {ax['full']}, cropped {ax['begin']} at the start and {tail}"
+            + (f", then output_padding {ax['output_padding']} appended" if ax["output_padding"] else "")
+        )
+    print(f"  output size: {' x '.join(map(str, g.large))}")
+    return 0
+
+
+def _reverse(args, i, k, stride, dilation, want) -> int:
+    want = _axes(want, len(i))
+    if len(want) != len(i) or any(n < 1 for n in want):
+        raise UsageError(f"--output-size {args.output_size} must give one positive size per axis ({len(i)})")
+    result = []
+    for a, (n, kk, s, d, o) in enumerate(zip(i, k, stride, dilation, want)):
+        full = full_size(n, s, effective_kernel(kk, d))
+        torch = torch_solutions(full, o, s, d)
+        pairs = tconv_pairs(full, o)
+        extra = o - full if 0 < o - full < max(s, d) else None  # reachable by output_padding alone
+        same = o == n * s
+        result.append(
+            {
+                "axis": a,
+                "input": n,
+                "kernel": kk,
+                "stride": s,
+                "dilation": d,
+                "full": full,
+                "want": o,
+                "torch": [list(t) for t in torch],
+                "tconv_pairs": [list(p) for p in pairs],
+                "output_padding_only": extra,
+                "same": same,
+            }
+        )
+    if args.json:
+        print(json.dumps({"axes": result}))
+        return 0
+    print(f"tconv shape: which padding gives output size {args.output_size}?")
+    for r in result:
+        label = f"axis {r['axis']}: " if len(result) > 1 else ""
+        print(
+            f"  {label}i={r['input']} k={r['kernel']} s={r['stride']} d={r['dilation']}: "
+            f"full output F = ({r['input']}-1)*{r['stride']} + {r['dilation']}*({r['kernel']}-1) + 1 = {r['full']}, want {r['want']}"
+        )
+        if r["torch"]:
+            sols = ", ".join(f"padding={p}, output_padding={op}" for p, op in r["torch"])
+            print(f"    PyTorch: {sols}")
+        else:
+            print(
+                f"    PyTorch: none (it reaches F - 2p + op with 0 <= op < {max(r['stride'], r['dilation'])}, "
+                f"so at most {r['full'] + max(r['stride'], r['dilation']) - 1})"
+            )
+        if r["tconv_pairs"]:
+            pairs = r["tconv_pairs"]
+            shown = ", ".join(f"{b}:{e}" for b, e in (pairs if len(pairs) <= 6 else pairs[:3] + pairs[-2:]))
+            if len(pairs) > 6:
+                shown = shown.replace(f"{pairs[2][0]}:{pairs[2][1]}, ", f"{pairs[2][0]}:{pairs[2][1]}, …, ", 1)
+            print(f"    tconv padding begin:end with begin + end = F - o = {r['full'] - r['want']}: {shown}")
+        elif r["output_padding_only"] is not None:
+            print(f"    tconv: padding 0, output_padding {r['output_padding_only']} (o - F)")
+        else:
+            print("    tconv: none")
+        if r["same"]:
+            print(f"    padding='same' gives it too (o = i*s = {r['want']})")
+    return 0

@@ -1,0 +1,429 @@
+"""The fast NumPy path of ``gemm``: the same GEMM + col2im, arranged for a CPU.
+
+:func:`tconv.gemm.gemm` is the readable array-API version; for NumPy arrays it hands the work to
+:func:`conv_transpose` here. Same definition, grouped by kernel tap::
+
+    cols[t, co, n, i] = Σ_ci w[ci, co, t] · x[n, ci, i]          one matrix product (BLAS)
+    y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
+
+What makes it fast, and why (each measured on a 2-core machine against the readable version and
+torch; see the README, section Speed):
+
+1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
+   view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.
+   Rows come out ordered ``(co, t)``, so a block of output channels is a block of rows.
+2. **Fold the batch when the image is small.** A ``(C_out·Πk × C_in) @ (C_in × Πi)`` product per
+   image is a thin product when ``Πi`` is small (DCGAN: 16 columns); one product with ``N·Πi``
+   columns runs near the machine's matrix-product peak. Costs one copy of the input.
+3. **Col2im into the cropped output, phase by phase.** Tap ``t`` sends input ``i`` to
+   ``o = i·s + t·d − b``; only ``0 ≤ o < O`` is kept, i.e. ``i`` in
+   ``[⌈(b − t·d)/s⌉, ⌈(O + b − t·d)/s⌉)``, clipped to ``[0, I)`` — taps entirely in the crop are
+   skipped, and there is no full canvas, no crop copy and no ``np.add.at``. The taps landing on one
+   output phase ``o ≡ r (mod s)`` are summed into a contiguous buffer for that phase (contiguous
+   additions are vectorised, strided ones are not), which is then copied to its strided positions
+   once: half the time of adding each tap into the strided output directly (:func:`_col2im`).
+4. **Channels-last columns for small images with many channels.** A strided-slice addition runs
+   its inner loop along the last axis; channels-first that axis is the image width (4 for DCGAN),
+   channels-last it is the output channel count (256). Costs a copy of the weight block and one
+   transpose of the output block.
+5. **``k == s`` is a reshape.** With kernel equal to stride (and no dilation, crop or padding),
+   taps never overlap: ``y[n, co, i·s + t] = cols[n, co, t, i]`` is one strided copy per tap, no
+   additions.
+6. **Tiles bound the memory.** The column buffer is ``Πk`` times the input; it is computed for a
+   block of images at a time (when one image is too large: a block of its output channels or, for
+   ``k == s``, of its input rows, which keeps the product's rows many), into one reused buffer of
+   at most ``workspace_bytes`` (8 MiB, small enough to be read back from cache). The extra memory
+   of a call is that buffer plus the copies of items 2 and 4: 3–26 MiB on the benchmark's layers,
+   whose whole column buffers would take 3–128 MiB.
+7. **Both cores in col2im.** NumPy releases the GIL inside ufunc loops, so the additions of a large
+   block are split over threads on disjoint output channels (or images); BLAS already threads the
+   product. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
+   others — OpenBLAS's own threads still spin for a while after the product.
+8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
+   a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
+   col2im matrix (:func:`_col2im_matrix`), when the columns are finite.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["conv_transpose", "plan", "WORKSPACE_BYTES"]
+
+#: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
+#: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
+#: than 32 MiB ones, 4 MiB ones slower (the matrix products get too thin).
+WORKSPACE_BYTES = 8 * 2**20
+#: Below this many elements per block col2im runs in the calling thread: handing work to threads
+#: cost more than it saved (measured: (1, 16, 64, 64) → 16, k3 s2: 0.97 ms alone, 1.95 ms threaded).
+_THREAD_MIN = 1 << 20
+_POOL: ThreadPoolExecutor | None = None
+_POOL_PID = 0
+
+
+def _workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The col2im threads, made on first use — and again in a forked child (e.g. a data-loader
+    worker), which inherits the pool object but none of its threads."""
+    global _POOL, _POOL_PID
+    if _POOL is None or _POOL_PID != os.getpid():
+        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="tconv"), os.getpid()
+    return _POOL
+
+
+@functools.lru_cache(maxsize=256)
+def _tap_slices(g):
+    """For each kernel tap ``(j, src, dst)``: the input and output slices col2im adds, crop applied.
+
+    Per axis, tap ``t`` sends input ``i`` to ``o = i·s + off`` with ``off = t·d − b``. Keeping
+    ``0 ≤ o < O``: ``i ≥ ⌈−off/s⌉`` and ``i < ⌈(O − off)/s⌉``, clipped to ``[0, I)``. The first kept
+    output is ``o₀ = i_lo·s + off``, then every ``s``-th. Taps with an empty range on any axis vanish.
+    """
+    per_axis = []
+    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
+        axis = []
+        for t in range(k):
+            off = t * d - b
+            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # ⌈−off/s⌉, ⌈(O−off)/s⌉
+            if lo < hi:
+                o0 = lo * s + off
+                axis.append((t, slice(lo, hi), slice(o0, o0 + (hi - lo - 1) * s + 1, s)))
+        per_axis.append(axis)
+    out = []
+    for combo in itertools.product(*per_axis):
+        j = 0
+        for (t, _, _), k in zip(combo, g.kernel):
+            j = j * k + t  # row-major flat tap index, the weight's own order
+        out.append((j, tuple(c[1] for c in combo), tuple(c[2] for c in combo)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _index_last(g):
+    """:func:`_tap_slices` as whole index tuples for channels-last columns ``(N, *I, Πk, C)`` and
+    output ``(N, *O, C)`` (the trailing ``C`` left implicit)."""
+    return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in _tap_slices(g))
+
+
+#: Column buffers up to this many elements may be summed by one product with the col2im matrix.
+_TINY = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _col2im_matrix(g, dtype: str):
+    """The 0/1 matrix ``M`` ``(Πk·Πi, Πo)`` with ``y = cols @ M``, for tiny geometries (else None).
+
+    ``M[(t, i), o] = 1`` where tap ``t`` sends input ``i`` to output ``o`` inside the crop. On a
+    learner-sized call one product replaces ``Πk`` slice additions (measured: 1.2 µs against
+    6.6 µs for four taps). A product also multiplies by the zeros of ``M``, so it is used only when
+    the columns are finite (``0·inf`` would be ``nan`` where the slice additions give ``inf``).
+    """
+    p, o = math.prod(g.small), math.prod(g.large)
+    if g.taps * p * o > 1 << 16:
+        return None
+    matrix = np.zeros((g.taps * p, o), dtype=np.dtype(dtype))
+    inputs, outputs = np.arange(p).reshape(g.small), np.arange(o).reshape(g.large)
+    for j, src, dst in _tap_slices(g):
+        matrix[j * p + inputs[src].ravel(), outputs[dst].ravel()] = 1
+    matrix.flags.writeable = False
+    return matrix
+
+
+@functools.lru_cache(maxsize=256)
+def plan(g) -> str:
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g``.
+
+    ``"reshape"`` (k == s, no overlap), ``"channels_last"`` or ``"channels_first"``.
+    """
+    if all(
+        k == s and (d == 1 or k == 1) and b == 0 for k, s, d, b in zip(g.kernel, g.stride, g.dilation, g.begin)
+    ) and g.large == tuple(i * s for i, s in zip(g.small, g.stride)):
+        return "reshape"
+    # The inner loop of a strided addition runs along the last axis: the image width channels-first,
+    # the output channels channels-last. Channels-last costs a weight-block copy and a transpose of the
+    # output, which pays only on narrow images (measured: DCGAN 4×4 and WaveGAN 16 faster; the 32×32
+    # and 64×64 layers and HiFi-GAN's 200 slower), so: width at most 16, at least 32 output channels.
+    if g.small[-1] <= 16 and g.large_channels // g.groups >= 32:
+        return "channels_last"
+    return "channels_first"
+
+
+def _blocks(total: int, per_item: int, budget: int):
+    """Split ``range(total)`` into even blocks of items whose ``per_item`` bytes each fit in ``budget``."""
+    size = max(1, min(total, budget // max(per_item, 1)))
+    count = -(-total // size)
+    size = -(-total // count)
+    return [(a, min(a + size, total)) for a in range(0, total, size)]
+
+
+@functools.lru_cache(maxsize=256)
+def _tiles(n: int, c: int, unit: int, budget: int, max_channels: int | None = None):
+    """Tiles ``(n0, n1, c0, c1)`` of images × output channels, ``unit`` bytes per (image, channel).
+
+    Whole images first: a tile with every channel keeps the matrix product's rows (``C·Πk``) many,
+    which it needs to run near peak (measured: 3 channels × 16 images ran at a fifth of the speed of
+    16 tiles of one image × 32 channels). Channels are split only when one image does not fit, or
+    into blocks of at most ``max_channels`` (the channels-last weight copy is bounded that way).
+    """
+    tiles = []
+    for c0, c1 in _blocks(c, 1, c if max_channels is None else max(1, max_channels)):
+        if (c1 - c0) * unit <= budget:
+            tiles += [(a, b, c0, c1) for a, b in _blocks(n, (c1 - c0) * unit, budget)]
+        else:
+            tiles += [(i, i + 1, c0 + d0, c0 + d1) for i in range(n) for d0, d1 in _blocks(c1 - c0, unit, budget)]
+    return tuple(tiles)
+
+
+def _buffer(tiles, per_unit: int, dtype) -> np.ndarray | None:
+    """One column buffer for the largest tile, reused by every tile: a fresh array per tile would
+    page-fault its memory in again each time (measured: a third of the time of 16-tile layers)."""
+    if len(tiles) == 1:
+        return None
+    return np.empty(max((n1 - n0) * (c1 - c0) for n0, n1, c0, c1 in tiles) * per_unit, dtype=dtype)
+
+
+def _matmul(a, b, buf):
+    """``a @ b``, written into the front of ``buf`` when there is one (``a`` 2-D, ``b`` 2-D or 3-D)."""
+    if buf is None:
+        return a @ b
+    shape = (a.shape[0], b.shape[1]) if b.ndim == 2 else (b.shape[0], a.shape[0], b.shape[2])
+    return np.matmul(a, b, out=buf[: math.prod(shape)].reshape(shape))
+
+
+def _split(n: int, parts: int):
+    step = -(-n // parts)
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+def _parallel(fn, n: int, work: int):
+    """Run ``fn(a, b)`` on disjoint ranges covering ``range(n)``, on all cores when worth it."""
+    parts = min(_workers(), n) if work >= _THREAD_MIN else 1
+    if parts <= 1:
+        fn(0, n)
+        return
+    for f in [_pool().submit(fn, a, b) for a, b in _split(n, parts)]:
+        f.result()
+
+
+def conv_transpose(x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int = WORKSPACE_BYTES) -> np.ndarray:
+    """``(N, C_in, *i)`` and ``(C_in, C_out/G, *k)`` NumPy arrays of one dtype → ``(N, C_out, *o)``.
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> x = np.array([[[1., 2.]]]); w = np.array([[[1., 10., 100.]]])
+    >>> conv_transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
+    array([[[  1.,  10., 102.,  20., 200.]]])
+    """
+    how = plan(g)
+    n, groups = x.shape[0], g.groups
+    cig, cog = g.small_channels // groups, g.large_channels // groups
+    p = math.prod(g.small)
+    x3 = np.ascontiguousarray(x).reshape(n, groups, cig, p)
+    w3 = np.ascontiguousarray(weight).reshape(groups, cig, cog * g.taps)  # a view: rows (co, t)
+    dtype = x.dtype if x.dtype == weight.dtype else np.result_type(x, weight)
+    out = (np.empty if how == "reshape" and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
+    if n == 0:
+        return out.reshape(n, g.large_channels, *g.large)
+    item = out.itemsize
+    run = {"reshape": _reshape, "channels_last": _channels_last, "channels_first": _channels_first}[how]
+    for gi in range(groups):
+        run(x3[:, gi], w3[gi], out[:, gi], g, item, workspace_bytes)
+    return out.reshape(n, g.large_channels, *g.large)
+
+
+@functools.lru_cache(maxsize=256)
+def _reshape_index(kernel: tuple):
+    """Per tap ``t``: the index of its slab in the columns (``(…, t₁, t₂, …, *I)``) and of its
+    output positions in the view ``(…, I₁, s₁, I₂, s₂, …)`` (``t_j`` on every ``s_j`` axis)."""
+    every = slice(None)
+    return tuple(
+        ((Ellipsis, *t, *(every,) * len(kernel)), (Ellipsis, *[v for tj in t for v in (every, tj)]))
+        for t in itertools.product(*(range(k) for k in kernel))
+    )
+
+
+def _copy_taps(block, cols, index, a, b):
+    """``block[:, a:b]`` ← ``cols[:, a:b]``, one tap at a time (the first axis of both is images)."""
+    for src, dst in index:
+        block[:, a:b][dst] = cols[:, a:b][src]
+
+
+def _reshape(x, w, out, g, item, budget):
+    """``k == s``: ``y[n, co, i·s + t] = cols[n, co, t, i]`` — copies, no sums.
+
+    ``out`` ``(N, C, *O)`` with ``O = I·s`` is viewed as ``(N, C, I₁, s₁, I₂, s₂, …)``; the slab of
+    tap ``t`` of the columns ``(N, C, k₁, k₂, …, I₁, I₂, …)`` is copied to ``[…, :, t₁, :, t₂, …]``.
+    One copy per tap, each with the input width as its inner loop, beat one copy of the whole
+    transposed block (whose inner loop is ``s`` long): 0.7 against 2.8 ms on the U-Net up-convolution.
+    """
+    n, cig, p = x.shape
+    cog = out.shape[1]
+    nd, taps = g.ndim, g.taps
+    view = out.reshape(n, cog, *[v for i, s in zip(g.small, g.stride) for v in (i, s)])
+    index = _reshape_index(g.kernel)
+    if cog * taps * p * item > budget and cog * taps * (p // g.small[0]) * item <= budget:
+        return _reshape_rows(x, w, view, g, item, budget, index)
+    tiles = _tiles(n, cog, taps * p * item, budget)
+    buf = _buffer(tiles, taps * p, out.dtype)
+    for n0, n1, c0, c1 in tiles:
+        m, wt = n1 - n0, w[:, c0 * taps : c1 * taps].T  # (C·Πk, C_in), a view
+        if m > 1 and p < 1024:  # fold: one product with m·Πi columns, then the images back in front
+            xf = x[n0:n1].transpose(1, 0, 2).reshape(cig, m * p)
+            cols = np.moveaxis(_matmul(wt, xf, buf).reshape(c1 - c0, *g.kernel, m, *g.small), 1 + nd, 0)
+        else:
+            cols = _matmul(wt, x[n0:n1], buf).reshape(m, c1 - c0, *g.kernel, *g.small)
+        block = view[n0:n1, c0:c1]
+        _parallel(lambda a, b: _copy_taps(block, cols, index, a, b), c1 - c0, cols.size)
+
+
+def _reshape_rows(x, w, view, g, item, budget, index):
+    """``k == s`` for large images: tiles of whole input rows (first spatial axis), every channel.
+
+    Without overlap a block of input rows ``[r0, r1)`` fills output rows ``[r0·s, r1·s)`` alone, and
+    its columns ``x[n, :, r0·R : r1·R]`` (``R`` positions per row) are a strided 2-D view BLAS
+    reads in place. Tiling rows rather than channels keeps the product's ``C·Πk`` rows (measured:
+    13-channel tiles of the 196×196 U-Net layer ran the product with 52 rows, far from peak).
+    """
+    n, cig, p = x.shape
+    cog, taps = view.shape[1], g.taps
+    row = p // g.small[0]
+    blocks = _blocks(g.small[0], cog * taps * row * item, budget)
+    buf = np.empty(max(b - a for a, b in blocks) * cog * taps * row, dtype=view.dtype)
+    wt = w.T  # (C·Πk, C_in)
+    for i in range(n):
+        for r0, r1 in blocks:
+            cols = _matmul(wt, x[i, :, r0 * row : r1 * row], buf).reshape(1, cog, *g.kernel, r1 - r0, *g.small[1:])
+            block = view[i : i + 1, :, r0:r1]
+            _parallel(lambda a, b: _copy_taps(block, cols, index, a, b), cog, cols.size)
+
+
+@functools.lru_cache(maxsize=256)
+def _phases(g):
+    """The taps grouped by output phase, for col2im with contiguous additions.
+
+    Tap ``t`` sends input ``i`` to ``o = i·s + off`` (``off = t·d − b``). Writing ``off = q₀·s + r``
+    with ``0 ≤ r < s``: ``o = (i + q₀)·s + r``, so the tap feeds phase ``r`` — the outputs
+    ``o ≡ r (mod s)``, ``q = (o − r)/s`` in ``[0, Q_r)``, ``Q_r = ⌈(O − r)/s⌉`` — at ``q = i + q₀``:
+    a *contiguous* slice of the phase. Returns, per phase (all axes), the output slices
+    ``r::s``, the phase's shape ``Q`` and its taps ``(j, input slices, phase slices)``.
+    """
+    per_axis = []
+    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
+        axis = []
+        for t in range(k):
+            off = t * d - b
+            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # as in _tap_slices
+            if lo < hi:
+                r, q0 = off % s, off // s
+                axis.append((t, r, slice(lo, hi), slice(lo + q0, hi + q0)))
+        per_axis.append(axis)
+    phases: dict[tuple[int, ...], list] = {}
+    for combo in itertools.product(*per_axis):
+        j = 0
+        for (t, *_), k in zip(combo, g.kernel):
+            j = j * k + t
+        phases.setdefault(tuple(c[1] for c in combo), []).append(
+            (j, tuple(c[2] for c in combo), tuple(c[3] for c in combo))
+        )
+    return tuple(
+        (
+            tuple(slice(ra, None, s) for ra, s in zip(r, g.stride)),
+            tuple(-(-(o - ra) // s) for o, ra, s in zip(g.large, r, g.stride)),
+            tuple(taps),
+        )
+        for r, taps in phases.items()
+    )
+
+
+def _col2im(cols, block, phases, images: slice, channels: slice):
+    """col2im of ``cols[images, channels]`` ``(m, c, Πk, *I)`` into ``block[images, channels]``.
+
+    Per phase: the taps are added into a contiguous phase buffer, which is then copied to the
+    phase's strided positions once. NumPy's contiguous additions are vectorised and its strided
+    ones are not: measured 2× faster than adding every tap straight into the strided output.
+    """
+    cols, block = cols[images, channels], block[images, channels]
+    every = slice(None)
+    for where, shape, taps in phases:
+        phase = np.zeros((*block.shape[:2], *shape), dtype=block.dtype)
+        for j, src, dst in taps:
+            phase[(every, every, *dst)] += cols[(every, every, j, *src)]
+        block[(every, every, *where)] = phase
+
+
+def _channels_first(x, w, out, g, item, budget):
+    """cols ``(N, C, Πk, *I)``, then col2im phase by phase (:func:`_col2im`)."""
+    n, cig, p = x.shape
+    cog, taps = out.shape[1], g.taps
+    phases = _phases(g)
+    tiles = _tiles(n, cog, taps * p * item, budget)
+    buf = _buffer(tiles, taps * p, out.dtype)
+    every = slice(None)
+    for n0, n1, c0, c1 in tiles:
+        m, wt = n1 - n0, w[:, c0 * taps : c1 * taps].T  # (C·Πk, C_in), a view
+        if m > 1 and p < 1024:  # fold: rows (co, t), columns (n, i) → (n, co, t, *i) as a view
+            xf = x[n0:n1].transpose(1, 0, 2).reshape(cig, m * p)
+            cols = np.moveaxis(_matmul(wt, xf, buf).reshape(c1 - c0, taps, m, *g.small), 2, 0)
+        else:
+            cols = _matmul(wt, x[n0:n1], buf).reshape(m, c1 - c0, taps, *g.small)
+        block = out[n0:n1, c0:c1]
+        if cols.size <= _TINY:
+            matrix = _col2im_matrix(g, cols.dtype.str)
+            if matrix is not None and (cols.dtype.kind != "f" or np.isfinite(cols).all()):
+                block[...] = (cols.reshape(m, c1 - c0, -1) @ matrix).reshape(block.shape)
+                continue
+        if cols.size < _THREAD_MIN:
+            _col2im(cols, block, phases, every, every)
+        elif c1 - c0 > 1:  # threads take disjoint channels
+            _parallel(lambda a, b: _col2im(cols, block, phases, every, slice(a, b)), c1 - c0, cols.size)
+        else:  # one channel: threads take disjoint images
+            _parallel(lambda a, b: _col2im(cols, block, phases, slice(a, b), every), m, cols.size)
+
+
+def _channels_last(x, w, out, g, item, budget):
+    """cols ``(N, *I, Πk, C)``: col2im's inner loop runs over output channels; one transpose at the end."""
+    n, cig, p = x.shape
+    cog, taps = out.shape[1], g.taps
+    slices = _tap_slices(g)
+    o = math.prod(g.large)
+    xl = np.ascontiguousarray(x.transpose(0, 2, 1))  # (N, Πi, C_in)
+    weights = {}
+    # per (image, channel): its column-buffer share plus its channels-last output share
+    tiles = _tiles(n, cog, (taps * p + o) * item, budget, max_channels=budget // (cig * taps * item))
+    buf = _buffer(tiles, taps * p, out.dtype)
+    for n0, n1, c0, c1 in tiles:
+        m, c = n1 - n0, c1 - c0
+        if (c0, c1) not in weights:  # weight block (C_in, c, Πk) → (C_in, Πk, c): channels inside
+            weights = {
+                (c0, c1): np.ascontiguousarray(w[:, c0 * taps : c1 * taps].reshape(cig, c, taps).transpose(0, 2, 1))
+            }
+        wl = weights[(c0, c1)].reshape(cig, taps * c)
+        cols = _matmul(xl[n0:n1].reshape(m * p, cig), wl, buf).reshape(m, *g.small, taps, c)
+        acc = np.zeros((m, *g.large, c), dtype=out.dtype)
+        if cols.size < _THREAD_MIN:
+            for src, dst in _index_last(g):
+                acc[dst] += cols[src]
+        elif m > 1:  # threads take disjoint images
+
+            def col2im(a, b, cols=cols, acc=acc):
+                for j, src, dst in slices:
+                    acc[(slice(a, b), *dst)] += cols[(slice(a, b), *src, j)]
+
+            _parallel(col2im, m, cols.size)
+        else:  # one image: threads take disjoint channels
+
+            def col2im(a, b, cols=cols, acc=acc):
+                for j, src, dst in slices:
+                    acc[(slice(None), *dst, slice(a, b))] += cols[(slice(None), *src, j, slice(a, b))]
+
+            _parallel(col2im, c, cols.size)
+        block = out[n0:n1, c0:c1]
+        _parallel(lambda a, b: np.copyto(block[a:b], np.moveaxis(acc[a:b], -1, 1)), m, acc.size)

@@ -1,0 +1,216 @@
+"""What a call will do, before it does it: :func:`plan` returns a printable :class:`Plan`.
+
+Like opt_einsum's ``PathInfo``, the plan is the seam between checking and computing: the
+geometry, the method ``auto`` picks and why, the NumPy fast path's arrangement, the work in
+multiply-adds, the memory the call needs and the memory guard's verdict. :func:`tconv.conv_transpose`
+makes one for every call and refuses, before allocating, a call whose plan does not fit.
+
+>>> p = plan((8, 16, 32, 32), (16, 8, 4, 4), stride=2, padding=1)
+>>> p.method, p.output_shape, p.fits
+('gemm', (8, 8, 64, 64), True)
+>>> print(p)                                                      # doctest: +ELLIPSIS
+conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64), weight (16, 8, 4, 4), groups 1
+  axis 0: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
+  axis 1: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
+method:        gemm (auto: gemm + col2im: ...)
+arrangement:   channels_first (NumPy fast path)
+multiply-adds: 16,777,216 (16.8 M)
+output:        1,048,576 bytes (float32)
+workspace:     ... bytes at most
+memory guard:  fits (limit ... bytes)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tconv import methods
+from tconv.arguments import transpose_geometry
+from tconv.arrays import memory_limit
+from tconv.errors import TConvError
+from tconv.geometry import Geometry
+from tconv.methods import gemm_numpy
+
+__all__ = ["Plan", "plan", "plan_geometry"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked call and how it will be computed (immutable; ``str(plan)`` is a report).
+
+    Attributes
+    ----------
+    geometry
+        The checked :class:`~tconv.geometry.Geometry` of the call.
+    method
+        The method that will run (``auto`` resolved).
+    reason
+        Why: ``"given"``, or the rule ``auto`` applied.
+    arrangement
+        For ``gemm`` on NumPy arrays, the fast path's layout (``reshape``, ``channels_first``,
+        ``channels_last``); ``None`` otherwise.
+    dtype
+        The compute dtype's name.
+    itemsize
+        Bytes per element of the compute dtype.
+    output_bytes, workspace_bytes
+        The output's size, and an upper bound of what the method allocates besides it.
+    limit_bytes
+        The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``).
+    """
+
+    geometry: Geometry
+    method: str
+    reason: str
+    arrangement: str | None
+    dtype: str
+    itemsize: int
+    output_bytes: int
+    workspace_bytes: int
+    limit_bytes: int
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The shape of the result."""
+        return self.geometry.output_shape
+
+    @property
+    def macs(self) -> int:
+        """Useful multiply-adds (:attr:`Geometry.macs`)."""
+        return self.geometry.macs
+
+    @property
+    def fits(self) -> bool:
+        """The memory guard's verdict: output and workspace fit under the limit."""
+        return self.output_bytes + self.workspace_bytes <= self.limit_bytes
+
+    def check(self) -> None:
+        """Raise :class:`~tconv.errors.TConvError` if the call would not fit in memory.
+
+        Raises
+        ------
+        TConvError
+            Output and workspace need more bytes than :attr:`limit_bytes`.
+        """
+        if not self.fits:
+            need = self.output_bytes + self.workspace_bytes
+            raise TConvError(
+                f"conv_transpose to shape {self.output_shape} with method={self.method!r} would need "
+                f"{need:,} bytes ({need / 2**30:.3g} GiB), more than the {self.limit_bytes:,} bytes available "
+                f"(set TCONV_MAX_BYTES to change the limit)"
+            )
+
+    def __str__(self) -> str:
+        why = "given" if self.reason == "given" else f"auto: {self.reason}"
+        lines = [
+            str(self.geometry),
+            f"method:        {self.method} ({why})",
+        ]
+        if self.arrangement:
+            lines.append(f"arrangement:   {self.arrangement} (NumPy fast path)")
+        verdict = "fits" if self.fits else "REFUSED"
+        lines += [
+            f"multiply-adds: {self.macs:,} ({_si(self.macs)})",
+            f"output:        {self.output_bytes:,} bytes ({self.dtype})",
+            f"workspace:     {self.workspace_bytes:,} bytes at most",
+            f"memory guard:  {verdict} (limit {self.limit_bytes:,} bytes)",
+        ]
+        return "\n".join(lines)
+
+
+def _si(n: int) -> str:
+    for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return str(n)
+
+
+def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, numpy: bool = True) -> Plan:
+    """The :class:`Plan` of an already checked geometry (what :func:`tconv.conv_transpose` calls).
+
+    Parameters
+    ----------
+    g
+        A transposed geometry.
+    method
+        One of :data:`tconv.METHODS` or ``"auto"``.
+    dtype
+        The compute dtype (a NumPy dtype or its name; other libraries' dtypes by ``itemsize``).
+    numpy
+        Whether the arrays are NumPy arrays (the ``gemm`` fast path then has an arrangement).
+    """
+    methods.check_method(method)
+    name, reason = methods.choose(g) if method == "auto" else (method, "given")
+    try:
+        np_dtype = np.dtype(dtype)
+        dtype_name, itemsize = np_dtype.name, np_dtype.itemsize
+    except TypeError:  # a torch dtype, say
+        dtype_name, itemsize = str(dtype), int(getattr(dtype, "itemsize", 4))
+    arrangement = gemm_numpy.plan(g) if name == "gemm" and numpy else None
+    return Plan(
+        geometry=g,
+        method=name,
+        reason=reason,
+        arrangement=arrangement,
+        dtype=dtype_name,
+        itemsize=itemsize,
+        output_bytes=_elements(g.output_shape) * itemsize,
+        workspace_bytes=methods.workspace(name, g) * itemsize,
+        limit_bytes=memory_limit(),
+    )
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def plan(
+    x_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    *,
+    output_size: Any = None,
+    method: str = "auto",
+    dtype: Any = "float32",
+) -> Plan:
+    """Plan ``conv_transpose`` for these shapes and arguments, computing nothing.
+
+    Takes :func:`tconv.conv_transpose`'s arguments, with shapes in place of arrays, and the compute
+    ``dtype``. ``print`` the result for a report.
+
+    Parameters
+    ----------
+    x_shape, weight_shape
+        ``(N, C_in, *i)`` or ``(C_in, *i)``, and ``(C_in, C_out/groups, *k)``.
+    stride, padding, output_padding, groups, dilation, output_size
+        As in :func:`tconv.conv_transpose`.
+    method
+        One of :data:`tconv.METHODS` or ``"auto"``.
+    dtype
+        The compute dtype, e.g. ``"float32"``.
+
+    Returns
+    -------
+    Plan
+        The checked geometry, the method and why, the arrangement, the work and the memory.
+
+    Raises
+    ------
+    TConvError
+        The arguments break a rule (the message names it). A plan that does not fit in memory is
+        returned, not raised: see :attr:`Plan.fits` and :meth:`Plan.check`.
+    """
+    g = transpose_geometry(
+        x_shape, weight_shape, stride, padding, output_padding, groups, dilation, output_size=output_size
+    )
+    return plan_geometry(g, method, dtype)

@@ -1,0 +1,211 @@
+"""The fast NumPy path (``tconv.methods.gemm_numpy``) equals PyTorch and the readable array-API gemm.
+
+Every random geometry (groups, dilation, output_padding, every padding spelling incl. ``"same"``,
+1-3-D, N = 1 and N > 1) is run through each arrangement the fast path has — channels-first,
+channels-last and, where the geometry allows it, the ``k == s`` reshape — and with a tiny
+workspace that forces the column buffer into many tiles, in float32 and float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tconv
+from tconv.arguments import transpose_geometry
+from tconv.methods import gemm_numpy
+from tconv.methods.gemm import gemm, readable
+from tests.geometries import random_cases, torch_conv_transpose
+
+TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
+NDIMS = pytest.mark.parametrize("ndim", [1, 2, 3], ids=["1d", "2d", "3d"])
+DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+
+
+def _geometry(case):
+    return transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
+
+
+def _close(a, b, dtype):
+    tol = TOLERANCE[dtype]
+    scale = max(1.0, float(np.max(np.abs(b), initial=0)))
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale)
+
+
+def _arrangements(g):
+    return [
+        a for a in ("channels_first", "channels_last", "reshape") if a != "reshape" or gemm_numpy.plan(g) == "reshape"
+    ]
+
+
+@NDIMS
+@DTYPES
+def test_every_arrangement_equals_readable_gemm(ndim, dtype, rng, monkeypatch):
+    for case in random_cases(1000 + ndim, 40, ndim, batches=(1, 2, 3)):
+        g = _geometry(case)
+        x, w, _ = case.arrays(rng, dtype)
+        expected = readable(x, w, g)
+        for how in _arrangements(g):
+            monkeypatch.setattr(gemm_numpy, "plan", lambda g, how=how: how)
+            for budget in (gemm_numpy.WORKSPACE_BYTES, 1):  # one tile, and one channel/image per tile
+                y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget)
+                assert y.shape == expected.shape and y.dtype == dtype, (str(case), how)
+                _close(y, expected, dtype)
+
+
+@NDIMS
+@DTYPES
+def test_auto_equals_torch(ndim, dtype, rng):
+    pytest.importorskip("torch")
+    for case in random_cases(2000 + ndim, 40, ndim, batches=(None, 1, 2)):
+        x, w, b = case.arrays(rng, dtype)
+        y = tconv.conv_transpose(x, w, b, **case.kwargs(), method="gemm")
+        _close(y, torch_conv_transpose(case, x, w, b), dtype)
+
+
+@pytest.mark.parametrize(
+    "shape, c_out, k, s, p, op, groups, dilation",
+    [
+        ((3, 32, 4, 4), 64, 4, 2, 1, 0, 1, 1),  # small image, many channels: channels-last
+        ((2, 64, 5, 3), 48, 3, 2, 1, 1, 2, 1),  # channels-last with groups and output_padding
+        ((1, 40, 6), 80, 5, 2, 2, 1, 1, 2),  # 1-D, one image, channels-last split over channels
+        ((2, 8, 6, 6), 4, 2, 2, 0, 0, 1, 1),  # k == s: the reshape
+        ((2, 8, 3, 4, 5), 6, 2, 2, 0, 0, 2, 1),  # 3-D k == s with groups
+        ((2, 8, 3, 4, 5), 6, 3, 2, 1, 1, 1, 2),  # 3-D dilation and output_padding
+        ((1, 16, 40, 40), 8, 4, 2, 1, 0, 1, 1),  # a larger image: the threaded col2im
+    ],
+)
+def test_layer_shapes_equal_torch(shape, c_out, k, s, p, op, groups, dilation, rng):
+    torch = pytest.importorskip("torch")
+    nd = len(shape) - 2
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((shape[1], c_out // groups, *(k,) * nd)).astype(np.float32)
+    kw = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=dilation)
+    y = tconv.conv_transpose(x, w, **kw)
+    fn = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    expected = fn(torch.from_numpy(x).double(), torch.from_numpy(w).double(), **kw).numpy()
+    _close(y, expected, np.float32)
+    g = transpose_geometry(x.shape, w.shape, **kw)
+    _close(gemm_numpy.conv_transpose(x, w, g, workspace_bytes=4096), expected, np.float32)
+
+
+def test_same_padding_and_negative_end():
+    """TensorFlow's "same" with k_eff < s appends zeros at the end; the fast path leaves them zero."""
+    x = np.arange(1.0, 7.0).reshape(1, 2, 3)
+    w = np.ones((2, 1, 2))
+    y = tconv.conv_transpose(x, w, stride=3, padding="same", method="gemm")
+    assert y.shape == (1, 1, 9)
+    np.testing.assert_array_equal(y, tconv.conv_transpose(x, w, stride=3, padding="same", method="scatter"))
+
+
+def test_integers_exact_and_non_contiguous_input(rng):
+    x = rng.integers(-9, 10, size=(5, 6, 2, 4)).transpose(3, 1, 2, 0)  # (4, 6, 2, 5), not contiguous
+    w = rng.integers(-9, 10, size=(6, 2, 3, 2))
+    kw = dict(stride=(2, 1), padding=1, groups=2)
+    y = tconv.conv_transpose(x, w, **kw, method="gemm")
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, tconv.conv_transpose(x, w, **kw, method="scatter"))
+
+
+def test_gemm_dispatches_numpy_to_the_fast_path_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(gemm_numpy, "conv_transpose", lambda *a, **k: calls.append(1) or "fast")
+    x, w = np.ones((1, 1, 2)), np.ones((1, 1, 2))
+    g = transpose_geometry(x.shape, w.shape)
+    assert gemm(x, w, g) == "fast"
+    torch = pytest.importorskip("torch")
+    y = gemm(torch.ones(1, 1, 2), torch.ones(1, 1, 2), g)  # the readable version, on tensors
+    assert isinstance(y, torch.Tensor) and y.tolist() == [[[1.0, 2.0, 1.0]]] and calls == [1]
+
+
+def test_tap_slices_skip_taps_in_the_crop():
+    # i = 2, k = 3, s = 1, b = 2, o = 1: only output 0 = i·1 + t − 2 is kept, i.e. (i, t) = (0, 2), (1, 1).
+    g = transpose_geometry((1, 1, 2), (1, 1, 3), padding=((2, 1),))
+    assert g.large == (1,)
+    kept = {(j, src[0].start, src[0].stop, dst[0].start) for j, src, dst in gemm_numpy._tap_slices(g)}
+    assert kept == {(1, 1, 2, 0), (2, 0, 1, 0)}
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 40, 6), (1, 4, 20, 3, 5), (2, 3, 50)], ids=["2d", "3d", "1d"])
+def test_k_equals_s_in_row_tiles(shape, rng):
+    """Large ``k == s`` images are tiled by input rows (every channel per tile): equal to readable gemm."""
+    nd = len(shape) - 2
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((shape[1], 5, *(2,) * nd))
+    g = transpose_geometry(x.shape, w.shape, stride=2)
+    row_bytes = 5 * 2**nd * math.prod(shape[3:]) * x.itemsize  # one input row's columns
+    assert gemm_numpy.plan(g) == "reshape"
+    _close(gemm_numpy.conv_transpose(x, w, g, workspace_bytes=3 * row_bytes), readable(x, w, g), np.float64)
+
+
+def test_empty_batch():
+    x, w = np.zeros((0, 2, 3, 3), np.float32), np.ones((2, 3, 3, 3), np.float32)
+    y = gemm(x, w, transpose_geometry(x.shape, w.shape, stride=2))
+    assert y.shape == (0, 3, 7, 7) and y.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_tiny_col2im_product_keeps_non_finite_values_where_they_land(bad):
+    """Tiny calls sum the columns by one product with the 0/1 col2im matrix — but not when a column
+    holds inf or nan, which the product's zeros would spread (0·inf = nan) to every output."""
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    w = np.array([[[[1.0, 0.0], [0.0, bad]]]])
+    g = transpose_geometry(x.shape, w.shape)
+    assert gemm_numpy._col2im_matrix(g, x.dtype.str) is not None
+    np.testing.assert_array_equal(gemm_numpy.conv_transpose(x, w, g), readable(x, w, g))
+    finite = np.array([[[[1.0, 0.0], [0.0, 5.0]]]])
+    np.testing.assert_array_equal(gemm_numpy.conv_transpose(x, finite, g), readable(x, finite, g))
+
+
+def _threaded_call(queue):
+    x = np.ones((1, 16, 64, 64), np.float32)
+    w = np.ones((16, 64, 4, 4), np.float32)  # a column buffer of 4M elements: col2im uses threads
+    queue.put(float(tconv.conv_transpose(x, w, stride=2, padding=1).sum()))
+
+
+def test_threads_work_in_a_forked_child():
+    """A forked child (a data-loader worker) inherits the thread pool object but not its threads."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    ctx = multiprocessing.get_context("fork")
+    parent = ctx.Queue()
+    _threaded_call(parent)  # makes the pool here
+    expected = parent.get(timeout=10)
+    child_queue = ctx.Queue()
+    child = ctx.Process(target=_threaded_call, args=(child_queue,))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("col2im hung in a forked child")
+    assert child_queue.get(timeout=10) == expected
+
+
+@pytest.mark.parametrize(
+    "shape, c_out, k, s, p",
+    [((1, 64, 64, 64), 64, 4, 2, 1), ((64, 64, 4, 4), 64, 4, 2, 1), ((1, 16, 96, 96), 16, 2, 2, 0)],
+    ids=["channels-first", "channels-last", "k=s rows"],
+)
+def test_column_buffer_is_tiled(shape, c_out, k, s, p):
+    """The whole column buffer (16 MiB, 4 MiB, 2.3 MiB here) never exists: at most one tile of
+    ``workspace_bytes`` plus buffers no larger than the input or the output."""
+    import tracemalloc
+
+    x = np.ones(shape, np.float32)
+    w = np.ones((shape[1], c_out, k, k), np.float32)
+    g = transpose_geometry(x.shape, w.shape, stride=s, padding=p)
+    budget = 2**18
+    gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget)  # caches, thread pool
+    tracemalloc.start()
+    try:
+        y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    columns = math.prod(g.output_shape[:2]) * k * k * math.prod(shape[2:]) * 4
+    assert columns > 8 * budget
+    assert peak - y.nbytes <= 2 * budget + max(x.nbytes, w.nbytes, y.nbytes), (peak - y.nbytes, columns)

@@ -1,0 +1,77 @@
+"""``tconv.plan``: what a call will do — the geometry, the method and why, the memory — before it does it.
+
+The plan is not a prediction beside the computation but the computation's own first step:
+``conv_transpose`` runs the method its plan names and refuses what its plan refuses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tconv
+from tconv import methods
+from tests.geometries import cases
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=cases(), method=st.sampled_from(("auto", *tconv.METHODS)))
+def test_the_plan_is_the_checked_geometry_of_the_call(case, method):
+    p = tconv.plan(case.x_shape, case.weight_shape, **case.kwargs(), method=method)
+    assert p.geometry == tconv.transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
+    assert p.output_shape == case.out_shape
+    assert p.method in tconv.METHODS and (p.reason == "given") == (method != "auto")
+    assert p.output_bytes == int(np.prod(case.out_shape)) * 4  # float32 by default
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=cases(), seed=SEEDS)
+def test_auto_runs_the_planned_method_and_equals_the_definition(case, seed, monkeypatch_module):
+    """``method="auto"`` runs exactly the method its plan names, and equals ``scatter`` (the definition)."""
+    x, w, b = case.arrays(np.random.default_rng(seed), np.int64)
+    ran = []
+    real_run = methods.run
+    monkeypatch_module.setattr(methods, "run", lambda name, *a: ran.append(name) or real_run(name, *a))
+    y = tconv.conv_transpose(x, w, b, **case.kwargs())
+    monkeypatch_module.setattr(methods, "run", real_run)
+    planned = tconv.plan(case.x_shape, case.weight_shape, **case.kwargs(), dtype="int64").method
+    assert ran in ([planned], [])  # [] when the batch is empty: nothing to compute
+    np.testing.assert_array_equal(y, tconv.conv_transpose(x, w, b, **case.kwargs(), method="scatter"))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def test_the_report_names_every_part():
+    report = str(tconv.plan((8, 16, 32, 32), (16, 8, 4, 4), stride=2, padding=1))
+    for part in ("conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64)", "method:", "arrangement:", "multiply-adds:"):
+        assert part in report
+    assert "16,777,216" in report  # 8·16·8·32·32·16 multiply-adds
+    assert "memory guard:  fits" in report
+
+
+@pytest.mark.parametrize("method", tconv.METHODS)
+def test_the_memory_guard_refuses_what_the_plan_refuses(method, monkeypatch):
+    monkeypatch.setenv("TCONV_MAX_BYTES", "100000")
+    p = tconv.plan((1, 4, 64, 64), (4, 4, 3, 3), stride=2, method=method)
+    assert not p.fits and "REFUSED" in str(p)
+    with pytest.raises(tconv.TConvError, match=r"would need [\d,]+ bytes .* TCONV_MAX_BYTES"):
+        tconv.conv_transpose(
+            np.ones((1, 4, 64, 64), np.float32), np.ones((4, 4, 3, 3), np.float32), stride=2, method=method
+        )
+    monkeypatch.setenv("TCONV_MAX_BYTES", str(p.output_bytes + p.workspace_bytes))
+    assert tconv.plan((1, 4, 64, 64), (4, 4, 3, 3), stride=2, method=method).fits
+
+
+def test_bad_arguments_are_refused_when_planning():
+    with pytest.raises(tconv.TConvError, match="method='fast' is not one of"):
+        tconv.plan((1, 1, 4), (1, 1, 3), method="fast")
+    with pytest.raises(tconv.TConvError, match="output_padding"):
+        tconv.plan((1, 1, 4), (1, 1, 3), stride=2, output_padding=2)
