@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 from tconv import methods, padding_modes
-from tconv.arguments import conv_geometry, transpose_geometry
+from tconv.arguments import Padding, conv_geometry, transpose_geometry
 from tconv.arrays import (
     as_array,
     check_memory,
@@ -80,33 +82,64 @@ def _finish(xp, y, bias, g: Geometry, result_dtype):
 
 
 def conv_transpose(
-    x,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
     *,
-    output_size=None,
-    padding_mode="zeros",
-    method="auto",
-):
+    output_size: Sequence[int] | None = None,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> Any:
     """N-dimensional transposed convolution, equal to ``torch.nn.functional.conv_transpose{1,2,3}d``.
 
-    ``x`` is ``(N, C_in, *i)`` or unbatched ``(C_in, *i)``; ``weight`` is ``(C_in, C_out/groups, *k)``
-    and its rank decides the number of spatial axes; ``bias`` is ``(C_out,)``. Per axis the output
-    size is ``o = (i−1)·s + d·(k−1) + 1 − b − e + op``; see :func:`tconv.geometry.transpose_geometry`
-    for every form of ``padding`` (int, per axis, ``(begin, end)`` pairs, ``"same"``, ``"valid"``) and
-    for ``output_size``. ``method`` is one of :data:`METHODS` or ``"auto"``; all give the same result.
-    ``padding_mode`` (``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``) makes it the adjoint
-    of :func:`conv` with that mode: see :mod:`tconv.padding_modes`.
+    Per spatial axis the output size is ``o = (i−1)·s + d·(k−1) + 1 − b − e + op``: the full output
+    ``F = (i−1)·s + k_eff`` with ``b`` cropped at the start and ``e`` at the end.
 
-    Integer ``x`` and ``weight`` give the exact integer result (int64); float16/bfloat16 are
-    accumulated in float32 and returned in their own dtype. NumPy arrays, array-likes and (through
-    ``tconv.torch``) torch tensors are accepted; the result is of the input's library.
+    Parameters
+    ----------
+    x
+        ``(N, C_in, *i)``, or unbatched ``(C_in, *i)``: a NumPy array, an array-like, or an array of
+        another array-API library (torch tensors through :mod:`tconv.torch` for autograd).
+    weight
+        ``(C_in, C_out/groups, *k)``, PyTorch's layout; its rank decides the number of spatial axes.
+    bias
+        ``(C_out,)`` or None.
+    stride, dilation
+        An int, or one per spatial axis; at least 1.
+    padding
+        The crops: an int or one int per axis (``b = e = p``, PyTorch), one ``(b, e)`` pair per axis
+        (ONNX pads), ``"valid"`` (none) or ``"same"`` (TensorFlow's rule, ``o = i·s``).
+    output_padding
+        Elements given back at the end of each axis, ``0 ≤ op < max(stride, dilation)``.
+    groups
+        Channel groups; divides ``C_in`` and ``C_out``.
+    output_size
+        The spatial output size (or the whole output shape) instead of ``output_padding``.
+    padding_mode
+        ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``: the adjoint of :func:`conv`
+        with that mode (:mod:`tconv.padding_modes`).
+    method
+        One of :data:`METHODS` or ``"auto"`` (see :func:`tconv.plan`); all give the same result.
 
+    Returns
+    -------
+    array
+        ``(N, C_out, *o)`` (or ``(C_out, *o)``), of the input's library. Integer inputs give the
+        exact int64 result; float16/bfloat16 are accumulated in float32 and returned in their own dtype.
+
+    Raises
+    ------
+    TConvError
+        An argument breaks a rule (the message names it and the values), or the call would not fit
+        in memory — raised before anything large is allocated.
+
+    Examples
+    --------
     >>> conv_transpose([[[2, 2], [0, 2]]], [[[[1, 0], [0, 1]]]])
     array([[[2, 2, 0],
             [0, 4, 2],
@@ -150,15 +183,54 @@ def _uncropped(g: Geometry, padding_mode: str) -> Geometry:
     return dataclasses.replace(g, begin=(0,) * g.ndim, large=g.full)
 
 
-def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):
+def conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    *,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> Any:
     """N-dimensional convolution (cross-correlation), equal to ``torch.nn.functional.conv{1,2,3}d``.
 
-    ``weight`` is ``(C_out, C_in/groups, *k)``. ``padding`` takes the same forms as in
-    :func:`conv_transpose`, ``"same"`` being TensorFlow's rule (``o = ⌈n/s⌉``) at any stride.
-    It is the adjoint of :func:`conv_transpose` with the same weight:
-    ``⟨conv(y, w), x⟩ = ⟨y, conv_transpose(x, w)⟩``. ``padding_mode`` fills the padding by
-    ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"`` (as PyTorch's ``Conv`` modules do).
+    It is the adjoint of :func:`conv_transpose` with the same weight tensor:
+    ``⟨conv(y, w), x⟩ = ⟨y, conv_transpose(x, w)⟩`` (the dot-product test).
 
+    Parameters
+    ----------
+    x
+        ``(N, C_in, *n)`` or unbatched ``(C_in, *n)``.
+    weight
+        ``(C_out, C_in/groups, *k)``, PyTorch's layout for ``conv``.
+    bias
+        ``(C_out,)`` or None.
+    stride, dilation
+        An int, or one per spatial axis; at least 1.
+    padding
+        The forms of :func:`conv_transpose`; ``"same"`` is TensorFlow's rule (``o = ⌈n/s⌉``) at any stride.
+    groups
+        Channel groups.
+    padding_mode
+        ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"`` (as PyTorch's ``Conv`` modules).
+    method
+        ``"direct"`` or ``"auto"``.
+
+    Returns
+    -------
+    array
+        ``(N, C_out, *o)`` (or unbatched), of the input's library.
+
+    Raises
+    ------
+    TConvError
+        An argument breaks a rule, or the call would not fit in memory.
+
+    Examples
+    --------
     >>> conv([[[1, 2, 3, 4]]], [[[1, 10]]])
     array([[[21, 32, 43]]])
     """

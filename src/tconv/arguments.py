@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from tconv.errors import TConvError, TConvTypeError
 from tconv.geometry import Geometry, conv_size, effective_kernel, full_size
 
+#: What ``padding`` takes: an int, one per axis, ``(begin, end)`` pairs per axis, ``"same"``, ``"valid"``.
+Padding = int | str | Sequence[int | Sequence[int]]
+
 __all__ = [
+    "Padding",
     "transpose_geometry",
     "conv_geometry",
     "output_shape",
@@ -165,18 +169,37 @@ def _check_channels(which: str, channels: int, weight_shape, groups: int, bias_s
 
 
 def transpose_geometry(
-    input_shape,
-    weight_shape,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
     *,
-    output_size=None,
-    bias_shape=None,
+    output_size: Sequence[int] | None = None,
+    bias_shape: Sequence[int] | None = None,
 ) -> Geometry:
     """Check the arguments of ``conv_transpose`` and return its :class:`Geometry`.
+
+    Parameters
+    ----------
+    input_shape, weight_shape
+        ``(N, C_in, *i)`` or ``(C_in, *i)``, and ``(C_in, C_out/groups, *k)``.
+    stride, padding, output_padding, groups, dilation, output_size
+        As in :func:`tconv.conv_transpose`.
+    bias_shape
+        The bias's shape, checked to be ``(C_out,)``; None for no bias.
+
+    Returns
+    -------
+    Geometry
+        The normalised geometry (``transposed=True``).
+
+    Raises
+    ------
+    TConvError
+        An argument breaks a rule; the message names the parameter, the rule and the values.
 
     Per spatial axis, with ``F = (i−1)·s + d·(k−1) + 1``:
 
@@ -254,16 +277,35 @@ def transpose_geometry(
 
 
 def conv_geometry(
-    input_shape,
-    weight_shape,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
     *,
-    bias_shape=None,
+    bias_shape: Sequence[int] | None = None,
 ) -> Geometry:
     """Check the arguments of ``conv`` and return its :class:`Geometry`.
+
+    Parameters
+    ----------
+    input_shape, weight_shape
+        ``(N, C_in, *n)`` or ``(C_in, *n)``, and ``(C_out, C_in/groups, *k)``.
+    stride, padding, dilation, groups
+        As in :func:`tconv.conv`.
+    bias_shape
+        The bias's shape, checked to be ``(C_out,)``; None for no bias.
+
+    Returns
+    -------
+    Geometry
+        The normalised geometry (``transposed=False``).
+
+    Raises
+    ------
+    TConvError
+        An argument breaks a rule; the message names the parameter, the rule and the values.
 
     Per spatial axis, with left/right padding ``(b, e)``: ``o = ⌊(n + b + e − k_eff)/s⌋ + 1``.
     ``padding="same"`` is TensorFlow's rule (it equals PyTorch's where PyTorch allows it, stride 1):
@@ -300,9 +342,32 @@ def conv_geometry(
 
 
 def output_shape(
-    input_shape, weight_shape, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *, output_size=None
-):
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+) -> tuple[int, ...]:
     """The shape ``conv_transpose`` would return, computing nothing.
+
+    Parameters
+    ----------
+    input_shape, weight_shape, stride, padding, output_padding, groups, dilation, output_size
+        As in :func:`tconv.conv_transpose`, with shapes in place of arrays.
+
+    Returns
+    -------
+    tuple of int
+        The output's shape.
+
+    Raises
+    ------
+    TConvError
+        An argument breaks a rule.
 
     >>> output_shape((1, 1, 2, 2), (1, 1, 2, 2))
     (1, 1, 3, 3)

@@ -19,12 +19,14 @@ whole ``C`` out densely, for teaching and small sizes.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace
 
 from tconv.arrays import check_memory
 from tconv.errors import TConvError
+from tconv.geometry import Geometry
 
 __all__ = ["matrix", "selection", "conv_matrix"]
 
@@ -87,10 +89,29 @@ def matrix(x, weight, geometry):
     return xp.reshape(out, (n, g.large_channels, *g.large))
 
 
-def conv_matrix(geometry, weight, max_elements: int = 2**24):
+def conv_matrix(geometry: Geometry, weight: Any, max_elements: int = 2**24) -> np.ndarray:
     """The dense matrix ``C`` of the forward convolution: rows ``(ci, i)``, columns ``(co, o)``.
 
     ``conv_transpose(x) = Cᵀ x`` and ``conv(y) = C y`` on flattened, unbatched arrays (NumPy only).
+
+    Parameters
+    ----------
+    geometry
+        A checked geometry (either direction; the map is the same).
+    weight
+        ``(C_small, C_large/groups, *k)``: the transposed convolution's weight.
+    max_elements
+        Refuse a matrix of more entries than this (it is dense, for reading).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``C``, of shape ``(C_small·Πi, C_large·Πo)``.
+
+    Raises
+    ------
+    TConvError
+        ``C`` would have more than ``max_elements`` entries, or not fit in memory.
 
     >>> import numpy as np
     >>> from tconv.arguments import transpose_geometry
