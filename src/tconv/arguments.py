@@ -48,7 +48,9 @@ def per_axis(name: str, value, ndim: int, minimum: int) -> tuple[int, ...]:
         raise TConvTypeError(f"{name} must be an int or a sequence of {ndim} ints; got {value!r}")
     values = tuple(values)
     if len(values) != ndim:
-        raise TConvError(f"{name}={value!r} must give one value per spatial axis: {ndim} values, got {len(values)}")
+        raise TConvError(
+            f"{name}={value!r} must give one value per spatial axis: {_plural(ndim, 'value')}, got {len(values)}"
+        )
     for v in values:
         if not is_int(v):
             raise TConvTypeError(f"{name}={value!r} must hold whole numbers (ints); got {v!r}")
@@ -145,17 +147,33 @@ def _spatial_rank(input_shape, weight_shape) -> tuple[int, int | None, int]:
     return ndim, batch, channels
 
 
-def _check_channels(which: str, channels: int, weight_shape, groups: int, bias_shape, out_channels: int):
+def _plural(n: int, word: str) -> str:
+    """``1 channel``, ``3 channels``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _check_channels(which: str, input_shape, weight_shape, groups: int, bias_shape, out_channels: int):
     """Channel rules shared by both directions; ``which`` names the function for the message."""
+    ndim = len(weight_shape) - 2
+    channels = input_shape[-ndim - 1]
     if groups < 1:
         raise TConvError(f"groups={groups!r} must be a positive int")
     if any(n < 1 for n in weight_shape):
         raise TConvError(f"weight of shape {tuple(weight_shape)} is empty: every axis must be at least 1")
     # conv_transpose reads weight (C_in, C_out/groups, *k); conv reads weight (C_out, C_in/groups, *k).
     expect = weight_shape[0] if which == "conv_transpose" else weight_shape[1] * groups
+    if channels != expect and len(input_shape) == ndim + 1 and input_shape[1] == expect:
+        # Read unbatched, (C, *spatial) has the wrong C; read (N, C, ...) the channels fit and a spatial
+        # axis is missing. The second is the likelier mistake: say that.
+        raise TConvError(
+            f"input of shape {tuple(input_shape)} lacks a spatial axis: a weight with {(f'{ndim} spatial axis' if ndim == 1 else f'{ndim} spatial axes')} "
+            f"{tuple(weight_shape)} needs (N, C, {', '.join(['*'] * ndim)}) or unbatched (C, {', '.join(['*'] * ndim)}); "
+            f"read as unbatched it has {_plural(channels, 'channel')} where the weight expects {expect}"
+        )
     if channels != expect:
         raise TConvError(
-            f"input has {channels} channels but the weight {tuple(weight_shape)} with groups={groups} expects {expect}"
+            f"input has {_plural(channels, 'channel')} but the weight {tuple(weight_shape)} with groups={groups} "
+            f"expects {expect}"
         )
     if weight_shape[0] % groups:
         raise TConvError(f"groups={groups} must divide the weight's first axis ({weight_shape[0]} channels)")
@@ -226,7 +244,7 @@ def transpose_geometry(
     if not is_int(groups):
         raise TConvTypeError(f"groups must be an int; got {groups!r}")
     large_channels = weight_shape[1] * groups
-    _check_channels("conv_transpose", channels, weight_shape, groups, bias_shape, large_channels)
+    _check_channels("conv_transpose", input_shape, weight_shape, groups, bias_shape, large_channels)
     if batch is not None and batch < 0 or any(n < 1 for n in small) or channels < 1:
         raise TConvError(
             f"input of shape {input_shape} must have at least one channel and one element on every spatial axis"
@@ -323,7 +341,7 @@ def conv_geometry(
     dilation = per_axis("dilation", dilation, ndim, 1)
     if not is_int(groups):
         raise TConvTypeError(f"groups must be an int; got {groups!r}")
-    _check_channels("conv", channels, weight_shape, groups, bias_shape, weight_shape[0])
+    _check_channels("conv", input_shape, weight_shape, groups, bias_shape, weight_shape[0])
     if batch is not None and batch < 0 or any(n < 1 for n in large) or channels < 1:
         raise TConvError(
             f"input of shape {input_shape} must have at least one channel and one element on every spatial axis"

@@ -63,6 +63,21 @@ BAD_TRANSPOSE = {
         TConvError,
         ["3 channels", "(2, 3, 3, 3)", "expects 2"],
     ),
+    "one input channel, in the singular": (
+        dict(x=np.ones((1, 1, 4, 4))),
+        TConvError,
+        ["input has 1 channel but", "expects 2"],
+    ),
+    "a missing spatial axis, not a channel count": (
+        dict(x=np.ones((1, 2, 4))),
+        TConvError,
+        ["input of shape (1, 2, 4) lacks a spatial axis", "2 spatial axes", "(N, C, *, *)"],
+    ),
+    "one value per axis, in the singular": (
+        dict(x=np.ones((1, 2, 4)), weight=np.ones((2, 3, 3)), stride=(1, 2)),
+        TConvError,
+        ["stride=(1, 2)", "1 value, got 2"],
+    ),
     "weight rank not the input's": (dict(weight=np.ones((2, 3, 3))), TConvError, ["(1, 2, 4, 4)", "(2, 3, 3)", "rank"]),
     "weight without a spatial axis": (dict(weight=np.ones((2, 3))), TConvError, ["weight", "(2, 3)", "spatial"]),
     "bias of the wrong length": (dict(bias=np.ones(2)), TConvError, ["bias", "(3,)", "(2,)"]),
