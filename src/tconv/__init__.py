@@ -6,6 +6,9 @@ array([[[2, 2, 0],
         [0, 4, 2],
         [0, 0, 2]]])
 
+``tconv.explain(x, w, stride=2)`` shows one transposed convolution step by step (an
+:class:`Explanation`: text, JSON, and the interactive page in Jupyter).
+
 Only NumPy (and the small ``array-api-compat`` bridge) is imported here; ``tconv.torch`` imports
 torch, the explainer's renderers import matplotlib and Pillow, each only when used.
 """
@@ -13,6 +16,8 @@ torch, the explainer's renderers import matplotlib and Pillow, each only when us
 from tconv.api import CONV_METHODS, METHODS, choose_method, conv, conv_transpose
 from tconv.arguments import conv_geometry, output_shape, transpose_geometry
 from tconv.errors import TConvError, TConvTypeError
+from tconv.explainer.compute import explain
+from tconv.explainer.explanation import Explanation
 from tconv.geometry import Geometry
 from tconv.methods.matrix import conv_matrix
 from tconv.plan import Plan, plan
@@ -32,6 +37,8 @@ __all__ = [
     "conv_matrix",
     "plan",
     "Plan",
+    "explain",
+    "Explanation",
     "TConvError",
     "TConvTypeError",
     "__version__",
