@@ -69,7 +69,7 @@ def _as2d(a):
 
 # ---- the diagram (matplotlib) ---------------------------------------------------------------------
 
-CELL_IN = 0.32  # inches per cell
+CELL_IN = 0.28  # inches per cell
 DPI = 100
 
 
@@ -117,8 +117,8 @@ def _shape(a) -> str:
     return "(" + "×".join(map(str, np.shape(a))) + ")"
 
 
-MAX_CELLS = 24  # a panel is at most this many cell widths across: bigger arrays are drawn smaller
-MAX_UNITS = 50  # a row of panels is at most this many cell widths: more panels wrap to the next row
+MAX_CELLS = 16  # a panel is at most this many cell widths across: bigger arrays are drawn smaller
+MAX_UNITS = 60  # a row of panels is at most this many cell widths: more panels wrap to the next row
 LEGEND = (
     (_fill(1, 1), "positive"),
     (_fill(-1, 1), "negative"),
@@ -132,7 +132,7 @@ def _layout(rows):
     """Panels as (title, array, mark, texts, unit) in rows of at most MAX_UNITS cell widths.
 
     ``unit`` is the size of one cell (1 = a full cell with its number; less for big arrays, drawn as
-    one image), so a 41×41 sum takes the room of 24×24 cells and the titles keep their size.
+    one image), so a 41×41 sum takes the room of 16×16 cells and the titles keep their size.
     """
     out = []
     for row in rows:
@@ -243,11 +243,12 @@ def _raster(ax, arr2, mark, texts, vmax, extent):
     if m is not None and m.mean() > 0.5:  # a big marked window (the crop): outline it instead
         rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
         left, top = extent[0], extent[3]
+        ux, uy = (extent[1] - extent[0]) / arr2.shape[1], (extent[2] - extent[3]) / arr2.shape[0]  # one cell
         ax.add_patch(
             Rectangle(
-                (left + cols[0], top + rows[0]),
-                cols[-1] - cols[0] + 1,
-                rows[-1] - rows[0] + 1,
+                (left + cols[0] * ux, top + rows[0] * uy),
+                (cols[-1] - cols[0] + 1) * ux,
+                (rows[-1] - rows[0] + 1) * uy,
                 fill=False,
                 edgecolor=np.array(_MARK) / 255,
                 lw=1.5,

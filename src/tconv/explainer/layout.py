@@ -8,7 +8,7 @@ the same piped to a file.
 >>> print("\\n".join(grid(np.arange(13), style=Style(width=80))))
   0   1   2   3   4   5   6   7   8   9  10  11  12
 >>> print("\\n".join(grid(np.arange(13), style=Style(width=40))))
-  0   1   2   3   4  …   9  10  11  12
+  0   1   2   3  …  11  12
 """
 
 from __future__ import annotations
