@@ -25,6 +25,8 @@ The result itself always comes from :func:`tconv.conv_transpose`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tconv.api import METHODS, conv_transpose
@@ -43,6 +45,8 @@ __all__ = ["explain", "STEP_KINDS", "MAX_CHANNELS"]
 STEP_KINDS = ("shape", "channels", "scatter", "zero_insert", "matrix", "gemm", "polyphase", "result", "adjoint")
 _METHOD_STEPS = {m: (m,) for m in METHODS} | {"all": STEP_KINDS[2:7]}
 MAX_CHANNELS = 64  # a layer explained has at most this many input and output channels
+MAX_PRODUCTS = 2**20  # input elements × kernel taps (× channels): the multiplications of one method
+MAX_FULL = 2**18  # elements of the full output F (and of the output): what one drawn grid may hold
 
 
 def _check(x: np.ndarray, w: np.ndarray, groups) -> bool:
@@ -75,6 +79,22 @@ def _check(x: np.ndarray, w: np.ndarray, groups) -> bool:
             f"{x.shape[0]} input and {c_out} output channels: the explainer takes at most {MAX_CHANNELS} each"
         )
     return True
+
+
+def _check_size(x, w, g) -> None:
+    """Refuse, before any work, what would take too long or too much memory to explain."""
+    products = x.size * w.size // (x.shape[0] if w.ndim == x.ndim + 1 else 1)
+    if products > MAX_PRODUCTS:
+        raise TConvError(
+            f"input ({x.size:,} elements) × kernel ({w.size:,}) is {products:,} multiplications: the explainer "
+            f"takes at most {MAX_PRODUCTS:,} (for big arrays call tconv.conv_transpose)"
+        )
+    for what, shape in (("full output F", g.full), ("output", g.large)):
+        if math.prod(shape) > MAX_FULL:
+            raise TConvError(
+                f"the {what} would be {'×'.join(map(str, shape))} = {math.prod(shape):,} elements (stride "
+                f"{g.stride}, dilation {g.dilation}): the explainer draws at most {MAX_FULL:,}"
+            )
 
 
 def explain(
@@ -131,6 +151,9 @@ def explain(
     args = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     x1, w1 = (x[0], w[0, 0]) if channelled else (x, w)  # the one channel the method steps show
     g1 = transpose_geometry((1, 1, *x1.shape), (1, 1, *w1.shape), stride, padding, output_padding, 1, dilation)
+    _check_size(x, w, g1)
+    # Each kept stamp holds a copy of the running sum: keep fewer when F is big (the JSON stays small).
+    limit = max(1, min(limit, 2**16 // math.prod(g1.full)))
     if channelled:
         g = transpose_geometry((1, *x.shape), w.shape, stride, padding, output_padding, groups, dilation)
         results = {m: conv_transpose(x[None], w, groups=groups, method=m, **args)[0] for m in METHODS}
