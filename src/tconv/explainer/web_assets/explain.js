@@ -105,7 +105,7 @@
       if (timer) return stop();
       if (i === n - 1) show(0);
       play.textContent = "⏸ pause";
-      timer = setInterval(() => (i < n - 1 ? show(i + 1) : stop()), 900);
+      timer = setInterval(() => { show(i + 1); if (i === n - 1) stop(); }, 900);  // stops on the last frame
     });
     back.addEventListener("click", () => { stop(); show(i - 1); });
     next.addEventListener("click", () => { stop(); show(i + 1); });
