@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(render(e, colour=use_colour_option(args.color, sys.stdout)))
     if e.name == "learner":  # the first thing a new user sees: say where to go next
-        print(f"\nNext: tconv explain --example stride2 ({EXAMPLES['stride2'].note}: the flip and the overlap show),")
-        print("or tconv serve for the same steps in the browser, with sliders.")
+        print("\nNext: tconv explain --example stride2 (stride 2, and a kernel whose flip shows),")
+        print("or tconv serve: the same steps in the browser, with controls to change them.")
     return 0
 
 

@@ -95,11 +95,20 @@ def _elide(n: int, most: int):
     return list(range(head)) + [None] + list(range(n - (most - head - 1), n))
 
 
-def grid(a, mark=None, texts=None, style: Style | None = None, room: int | None = None, max_rows=MAX_ROWS, mark_style=None):
+def grid(
+    a,
+    mark=None,
+    texts=None,
+    style: Style | None = None,
+    room: int | None = None,
+    max_rows: int = MAX_ROWS,
+    max_cols: int | None = None,
+    mark_style=None,
+):
     """A 1-D or 2-D array as aligned lines; ``mark`` (same shape, bool) cells as ``[v]``.
 
     Columns are elided only when the grid would be wider than ``room`` (default: the style's width
-    less the renderer's indent of 6).
+    less the renderer's indent of 6) or has more than ``max_cols``; rows beyond ``max_rows``.
 
     >>> print("\\n".join(grid(np.array([[2, 0], [0, 12]]), mark=np.eye(2, dtype=bool))))
     [ 2]  0
@@ -113,9 +122,10 @@ def grid(a, mark=None, texts=None, style: Style | None = None, room: int | None 
     m = None if mark is None else np.asarray(mark).reshape(two.shape)
     t = np.vectorize(fmt, otypes=[object])(two) if texts is None else np.asarray(texts, dtype=object).reshape(two.shape)
     width = max((len(v) for v in t.ravel()), default=1)
-    max_cols = max(4, room // (width + 2))  # every cell is width + 2 wide; the gap "…" is 3
-    if two.shape[1] > max_cols:
-        max_cols = max(4, (room - 3) // (width + 2))
+    fits = max(4, room // (width + 2))  # every cell is width + 2 wide; the gap "…" is 3
+    if two.shape[1] > fits:
+        fits = max(4, (room - 3) // (width + 2))
+    max_cols = fits if max_cols is None else min(fits, max_cols)
     rows, cols = _elide(two.shape[0], max_rows), _elide(two.shape[1], max_cols)
     lines = []
     for r in rows:

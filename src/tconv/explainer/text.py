@@ -126,10 +126,16 @@ def _adjoint(e, st: AdjointStep, S: Style):
     s = _compact(ex.stride)
     d = "" if set(ex.dilation) == {1} else f" and dilation {_compact(ex.dilation)}"
     padding = f"your padding {ex.padding} crops no stamp" if ex.kept_padding else f"your {ex.why}"
+    if np.size(ex.kernel) == 1:  # stride 1 (or d a multiple of s): one tap is the only kernel that never overlaps
+        how = f"a single tap w' = 1 keeps neighbouring stamps apart (k' = s/gcd(s, d) = 1), and C = I"
+    else:
+        how = (
+            f"the kernel w' = {fmt(np.ravel(ex.kernel)[0])} on {taps} taps (k' = s/gcd(s, d)) does it: neighbouring "
+            "stamps never meet and each row of C has norm 1"
+        )
     out += para(
         f"conv(conv_transpose(x)) = x for every x exactly when C Cᵀ = I: C has orthonormal rows. With your "
-        f"stride {s}{d}, the kernel w' = {fmt(np.ravel(ex.kernel)[0])} on {taps} taps (k' = s/gcd(s, d)) does it: "
-        f"neighbouring stamps never meet and each row of C has norm 1; {padding}:",
+        f"stride {s}{d}, {how}; {padding}:",
         S,
     )
     out += sbs(

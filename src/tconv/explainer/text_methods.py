@@ -40,6 +40,11 @@ def idx(index) -> str:
     return ",".join(str(i) for i in index)
 
 
+def compact(v) -> str:
+    """One number for equal axes, else one per axis: ``(1, 1)`` → ``1``, ``(1, 0)`` → ``1,0``."""
+    return str(v[0]) if len(set(v)) == 1 else idx(v)
+
+
 def pos(index) -> str:
     return idx(index) if len(index) == 1 else f"({idx(index)})"
 
@@ -84,15 +89,15 @@ def scatter(e, st: ScatterStep, S: Style):
     appended = [max(-c, 0) + op for c, op in zip(st.end, st.output_padding)]
     if cropped:
         out += para(
-            f"the full output F, cropped: b = {idx(st.begin)} at the start and e = {idx(st.end)} at the end; "
+            f"the full output F, cropped: b = {compact(st.begin)} at the start and e = {compact(st.end)} at the end; "
             f"the output is the window {_spans(st.begin, st.end, shape)} of F, marked [ ]"
-            + (f", then {idx(appended)} zeros appended at the end (output_padding or e < 0)" if any(appended) else "")
+            + (f", then {compact(appended)} zeros appended at the end (output_padding or e < 0)" if any(appended) else "")
             + ":",
             S,
         )
         out += sbs([block("F", st.full, S, mark=kept), block("output", st.output, S)], S)
     elif any(appended):
-        out += para(f"no crop (b = e = 0); {idx(appended)} zeros appended at the end (output_padding or e < 0):", S)
+        out += para(f"no crop (b = e = 0); {compact(appended)} zeros appended at the end (output_padding or e < 0):", S)
         out += sbs([block("output", st.output, S)], S)
     else:
         out.append("   no crop (b = e = 0): the sum is the output")
