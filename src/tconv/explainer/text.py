@@ -48,15 +48,15 @@ def _shape(e, st: ShapeStep, S: Style):
 def _channels(e, st: ChannelsStep, S: Style):
     per_in, per_out = st.in_channels // st.groups, st.out_channels // st.groups
     out = para(
-        f"{st.in_channels} input channels, {st.out_channels} output channels, groups {st.groups}: the weight is "
+        f"{_n(st.in_channels, 'input channel')}, {_n(st.out_channels, 'output channel')}, groups {st.groups}: the weight is "
         f"({', '.join(map(str, st.weight_shape))}) = (C_in, C_out/groups, *k). "
         + (
             f"Each group of {per_in} input channel{'s' if per_in > 1 else ''} feeds its own {per_out} output "
-            f"channel{'s' if per_out > 1 else ''}; "
+            f"channel{'s' if per_out > 1 else ''}. "
             if st.groups > 1
             else ""
         )
-        + "output channel c adds up conv_transpose(x[ci], w[ci, c mod C_out/groups]) over the input channels ci "
+        + "Output channel c adds up conv_transpose(x[ci], w[ci, c mod C_out/groups]) over the input channels ci "
         "of its group:",
         S,
     )
@@ -64,7 +64,7 @@ def _channels(e, st: ChannelsStep, S: Style):
         terms = " + ".join(f"x[{c.in_channel}]*w[{idx(c.kernel_index)}]" for c in oc.contributions)
         more = len(oc.in_channels) - len(oc.contributions)
         out.append(
-            f"   y[{oc.channel}] (group {oc.group}, input channels {oc.in_channels[0]}..{oc.in_channels[-1]})"
+            f"   y[{oc.channel}] (group {oc.group}, {_channel_span(oc.in_channels)})"
             f" = {terms}{f' + … {more} more' if more else ''}"
         )
         blocks = [block(f"x[{c.in_channel}]*w[{idx(c.kernel_index)}]", c.partial, S) for c in oc.contributions]
@@ -73,6 +73,16 @@ def _channels(e, st: ChannelsStep, S: Style):
         out.append(f"   … {st.more_outputs} more output channels ({st.out_channels} in all)")
     out += para("The method steps below show one channel: x[0] through w[0, 0].", S)
     return out
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _channel_span(channels) -> str:
+    if len(channels) == 1:
+        return f"input channel {channels[0]}"
+    return f"input channels {channels[0]}..{channels[-1]}"
 
 
 def _result(e, st: ResultStep, S: Style):

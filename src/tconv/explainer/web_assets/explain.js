@@ -210,8 +210,12 @@
     const shape = [as2d(s.full).length, as2d(s.full)[0].length];
     const one1 = !Array.isArray(s.full[0]);
     const kept = (idx) => idx.every((v, a) => v >= s.begin[a] && v < (one1 ? shape[1] : shape[a]) - s.end[a]);
+    const same = (v) => (v.every((x) => x === v[0]) ? String(v[0]) : v.join(","));
+    const cropped = s.begin.some((b) => b) || s.end.some((e) => e);
+    const appended = s.output_padding.some((o) => o) ? `, then output_padding ${same(s.output_padding)} zeros are appended at the end` : "";
     return panel("crop", "The crop: padding cuts the full output",
-      p(`The output is F[b : F−e] per axis (b = ${s.begin}, e = ${s.end}), then output_padding ${s.output_padding} zeros appended.`),
+      p(cropped ? `The output is the part of F kept after cropping b = ${same(s.begin)} at the start and e = ${same(s.end)} at the end of each axis (a negative e appends zeros)${appended}.`
+        : `No crop here (b = e = 0): the whole of F is the output${appended}. Try padding 1.`),
       row(grid(s.full, { caption: "full output F (kept part outlined)", mark2: kept }), grid(d.steps.result.output, { caption: "output" })));
   }
 
@@ -286,7 +290,7 @@
       status.textContent = "Run `tconv serve` to change the numbers with controls.";
     }
     function fill(d) {
-      inputs.input.value = matrixText(d.input);
+      inputs.input.value = d.steps.channels ? d.input.map(matrixText).join(" | ") : matrixText(d.input);
       inputs.kernel.value = kernelText(d);
       for (const k of ["stride", "padding", "output_padding", "dilation"]) inputs[k].value = argText(d.arguments[k]);
       inputs.groups.value = d.arguments.groups ?? 1;
