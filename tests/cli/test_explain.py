@@ -14,8 +14,8 @@ import pytest
 import tconv
 from tconv.errors import TConvError
 from tconv.examples import EXAMPLES
-from tconv.explainer.parse import parse_matrix, parse_padding, parse_per_axis
 from tconv.explainer import explain
+from tconv.explainer.parse import parse_matrix, parse_padding, parse_per_axis
 
 NON_SYMMETRIC = [name for name, ex in EXAMPLES.items() if not np.array_equal(np.flip(ex.kernel), ex.kernel)]
 

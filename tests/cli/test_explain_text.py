@@ -21,7 +21,10 @@ def test_nothing_is_cut_that_fits_the_terminal(monkeypatch):
     wide = explain(list(range(40)), [1, 1], torch_check=False)
     monkeypatch.setenv("COLUMNS", "200")
     text = render(wide)  # the width comes from COLUMNS
-    assert "…" not in text.split("7. Result")[1].split("8. Adjoint")[0] and max(len(line) for line in text.splitlines()) <= 200
+    assert (
+        "…" not in text.split("7. Result")[1].split("8. Adjoint")[0]
+        and max(len(line) for line in text.splitlines()) <= 200
+    )
     assert max(len(line) for line in text.splitlines()) > 80
     monkeypatch.setenv("COLUMNS", "80")
     assert "…" in render(wide).split("7. Result")[1]
@@ -110,7 +113,11 @@ def test_channels_sum_into_output_channels_by_group(capsys):
     argv = ["explain", "-x", "1 2 | 3 4 | 5 6 | 7 8", "-w", "1 1 | 2 0 | 1 -1 | 0 3", "-g", "2", "-s", "2"]
     assert main([*argv, "--no-torch"]) == 0
     out = capsys.readouterr().out
-    assert "4 input channels, 2 output channels, groups 2" in out and "; Output" not in out and "y[1] (group 1, input channels 2..3)" in out
+    assert (
+        "4 input channels, 2 output channels, groups 2" in out
+        and "; Output" not in out
+        and "y[1] (group 1, input channels 2..3)" in out
+    )
 
 
 def test_channels_match_torch():
@@ -119,7 +126,11 @@ def test_channels_match_torch():
     w = np.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2) % 7 - 3
     e = explain(x, w, stride=2, padding=1, output_padding=1)
     want = torch.nn.functional.conv_transpose2d(
-        torch.tensor(x, dtype=torch.float64)[None], torch.tensor(w, dtype=torch.float64), stride=2, padding=1, output_padding=1
+        torch.tensor(x, dtype=torch.float64)[None],
+        torch.tensor(w, dtype=torch.float64),
+        stride=2,
+        padding=1,
+        output_padding=1,
     )[0]
     np.testing.assert_array_equal(e.output, want.numpy())
     assert e.step("result").torch.equal and len(e.step("channels").outputs) == 3

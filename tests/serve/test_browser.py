@@ -63,7 +63,18 @@ def test_one_dimension_has_single_indices(browser, server):
 def test_every_panel_is_drawn(browser, server):
     open_page(browser, server, input="1 2; 3 4", kernel="1 2 3; 4 5 6; 7 8 9", stride="2")
     ids = browser.evaluate("[...document.querySelectorAll('section.panel')].map(s => s.id)")
-    assert set(ids) >= {"result", "shape", "scatter", "crop", "zero-insert", "matrix", "gemm", "polyphase", "overlap", "adjoint"}
+    assert set(ids) >= {
+        "result",
+        "shape",
+        "scatter",
+        "crop",
+        "zero-insert",
+        "matrix",
+        "gemm",
+        "polyphase",
+        "overlap",
+        "adjoint",
+    }
     text = browser.evaluate("document.getElementById('shape').textContent")
     assert "(2-1)*2 + 1*(3-1) + 1 - 2*0 + 0 = 5" in text
     overlap = browser.evaluate("[...document.querySelectorAll('#overlap td')].map(t => Number(t.textContent))")
@@ -111,9 +122,13 @@ def test_zero_insertion_step_through_fills_the_output(browser, server):
     for _ in range(2):
         browser.evaluate("document.getElementById('zero-insert-steps-next').click()")
     assert browser.evaluate(f"{frame}.querySelector('p').textContent") == "y[2] = 1·100 + 0·10 + 2·1 = 102"
-    window = browser.evaluate(f"[...{frame}.querySelectorAll('table')[0].querySelectorAll('td.mark')].map(t => t.textContent)")
+    window = browser.evaluate(
+        f"[...{frame}.querySelectorAll('table')[0].querySelectorAll('td.mark')].map(t => t.textContent)"
+    )
     assert window == ["1", "0", "2"]
-    so_far = browser.evaluate(f"[...{frame}.querySelectorAll('table')[2].querySelectorAll('td')].map(t => t.textContent)")
+    so_far = browser.evaluate(
+        f"[...{frame}.querySelectorAll('table')[2].querySelectorAll('td')].map(t => t.textContent)"
+    )
     assert so_far == ["1", "10", "102", "", "", "", ""]
     assert browser.evaluate("document.querySelector('#zero-insert table.wrong') !== null")  # the unflipped trap
 
@@ -136,7 +151,13 @@ def test_the_url_follows_every_change_and_bad_input_is_reported(browser, server)
     browser.wait_for("document.getElementById('app').dataset.state === 'ready' && location.search.includes('stride=3')")
     assert [v for _, v in output_cells(browser)] == [1, 10, 100, 2, 20, 200, 3, 30, 300]
     # reloading the shared link gives the same state
-    open_page(browser, server, **dict(pair.split("=", 1) for pair in browser.evaluate("location.search.slice(1)").replace("+", " ").split("&")))
+    open_page(
+        browser,
+        server,
+        **dict(
+            pair.split("=", 1) for pair in browser.evaluate("location.search.slice(1)").replace("+", " ").split("&")
+        ),
+    )
     assert browser.evaluate("document.getElementById('f-stride').value") == "3"
 
 
@@ -147,7 +168,9 @@ def test_controls_are_labelled_and_keyboard_operable(browser, server):
         " && !f.getAttribute('aria-label')).map(f => f.id)"
     )
     assert unlabelled == []
-    buttons = browser.evaluate("[...document.querySelectorAll('button')].every(b => b.tabIndex >= 0 && b.textContent.trim())")
+    buttons = browser.evaluate(
+        "[...document.querySelectorAll('button')].every(b => b.tabIndex >= 0 && b.textContent.trim())"
+    )
     assert buttons
     # no arguments: the learner's example, filled into the form
     assert browser.evaluate("document.getElementById('f-input').value") == "2 2; 0 2"

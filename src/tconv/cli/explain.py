@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from tconv.cli.common import UsageError, use_colour_option
 from tconv.examples import EXAMPLES
 from tconv.explainer.compute import explain

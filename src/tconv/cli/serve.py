@@ -17,7 +17,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="the explainer in the browser: an interactive page on a local web server",
         description="Start a local web server with the interactive explainer page, and open it in the browser. "
         "GET /api/explain?input=...&kernel=...&stride=... answers the JSON of tconv explain --json.",
-        epilog='Example: tconv serve, then http://127.0.0.1:8765/?input=1 2; 3 4&kernel=1 2 3; 4 5 6; 7 8 9&stride=2',
+        epilog="Example: tconv serve, then http://127.0.0.1:8765/?input=1 2; 3 4&kernel=1 2 3; 4 5 6; 7 8 9&stride=2",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = make_server(args.host, args.port)
     except OSError as exc:
-        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
+        raise UsageError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})"
+        ) from None
     host, port = server.server_address[:2]
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
     print(f"tconv serve: {url}  (Ctrl-C stops it)", flush=True)

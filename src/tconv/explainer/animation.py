@@ -16,6 +16,7 @@ __all__ = ["animation"]
 
 LEGEND = "blue +, red -, white 0, grey . padding; orange border: the cells this step touches"
 
+
 def _draw(draw, font, arr, title, *, x0, y0, cell, mark=None, texts=None, vmax=None, box=None):
     """One grid at (x0, y0) with a title above; marked cells get a thick orange border."""
     arr2 = _as2d(arr)
@@ -132,7 +133,11 @@ def animation(e, path: str) -> tuple:
             )
         frame(
             "zero insertion: every window done",
-            [((d.padded, "padded input P"), {"texts": texts}), ((d.flipped, "flip(w)"), {}), ((y, "y"), {"vmax": vmax})],
+            [
+                ((d.padded, "padded input P"), {"texts": texts}),
+                ((d.flipped, "flip(w)"), {}),
+                ((y, "y"), {"vmax": vmax}),
+            ],
         )
     # One shared palette: consecutive frames then differ only where the drawing changed (small files).
     both = Image.new("RGB", (W, 2 * H))
@@ -157,5 +162,3 @@ def _crop_box(begin, end, shape):
     spans = [(b, min(f - en, f)) for b, en, f in zip(begin, end, shape)]
     (r0, r1), (c0, c1) = (two + spans) if len(shape) == 1 else spans
     return (r0, c0, r1, c1)
-
-

@@ -8,6 +8,7 @@ and the results are added:
 
     y[c] = Σ_{ci in group g} conv_transpose(x[ci], w[ci, c mod C_out/G])
 
+>>> import numpy as np
 >>> x = np.array([[1, 2], [3, 4]])                 # 2 input channels, 1-D, 2 elements each
 >>> w = np.array([[[1, 1]], [[10, 0]]])            # (C_in=2, C_out/G=1, k=2): one output channel
 >>> s = channels_step(x, w, groups=1, stride=1, padding=0, output_padding=0, dilation=1)
@@ -16,8 +17,6 @@ and the results are added:
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from tconv.api import conv_transpose
 from tconv.explainer.records import ChannelsStep, Contribution, OutputChannel

@@ -52,7 +52,13 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
         xt, wt = torch.as_tensor(np.asarray(x, dtype=np.float64))[None, None], wt[None, None]
     t = torch_arguments(g)
     y = fn(
-        xt, wt, stride=g.stride, padding=t.padding, output_padding=t.output_padding, groups=g.groups, dilation=g.dilation
+        xt,
+        wt,
+        stride=g.stride,
+        padding=t.padding,
+        output_padding=t.output_padding,
+        groups=g.groups,
+        dilation=g.dilation,
     )[0].numpy()
     y = y if channelled else y[0]
     groups = f", groups={g.groups}" if g.groups != 1 else ""
@@ -119,7 +125,12 @@ def orthonormal_demo(x, g: Geometry, padding, output_padding) -> OrthonormalDemo
         )
         padding = 0
     y1 = conv_transpose(
-        x[None, None], w1[None, None], stride=g.stride, padding=padding, output_padding=output_padding, dilation=g.dilation
+        x[None, None],
+        w1[None, None],
+        stride=g.stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=g.dilation,
     )
     g1 = transpose_geometry(shape_x, shape_w, g.stride, padding, output_padding, 1, g.dilation)
     pads = tuple((b, max(e, 0)) for b, e in zip(g1.begin, g1.end))

@@ -59,7 +59,7 @@ def _check(x: np.ndarray, w: np.ndarray, groups) -> bool:
                 f"{label} has {a.size:,} elements: the explainer takes at most {MAX_ELEMENTS:,} "
                 "(for big arrays call tconv.conv_transpose)"
             )
-    channelled = w.ndim == x.ndim + 1
+    channelled = w.ndim == x.ndim + 1 and x.ndim >= 2  # (C_in, *spatial) with (C_in, C_out/groups, *k)
     if not channelled:
         if x.ndim != w.ndim:
             raise TConvError(

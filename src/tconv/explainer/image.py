@@ -104,12 +104,16 @@ def _panels(e):
         for wdw in zi.windows[: 1 if big else 3]:
             mark = np.zeros(np.shape(zi.padded), dtype=bool)
             mark[tuple(slice(o, o + ke, d) for o, ke, d in zip(wdw.out, g.effective_kernel, g.dilation))] = True
-            row.append((f"zero insertion: y[{','.join(map(str, wdw.out))}] = {_label(wdw.sum)}", zi.padded, mark, texts))
+            row.append(
+                (f"zero insertion: y[{','.join(map(str, wdw.out))}] = {_label(wdw.sum)}", zi.padded, mark, texts)
+            )
         if not zi.symmetric:
             row.append(("without the flip (wrong)", zi.unflipped_output, None, None))
         rows.append(row)
     adj = e.step("adjoint")
-    rows.append([("conv(y): not x" if not adj.equal else "conv(y) = x", adj.conv_of_output, None, None), ("x", e.x, None, None)])
+    rows.append(
+        [("conv(y): not x" if not adj.equal else "conv(y) = x", adj.conv_of_output, None, None), ("x", e.x, None, None)]
+    )
     return rows
 
 

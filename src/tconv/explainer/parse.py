@@ -173,7 +173,9 @@ def explain_arguments(values, cli: bool = True) -> dict:
     x, w, example = get("input"), get("kernel"), get("example")
     if (x is None) != (w is None):
         missing = "kernel" if w is None else "input"
-        raise TConvError(f"{label(missing)}: give both {label('input')} and {label('kernel')}, or neither (for a built-in example)")
+        raise TConvError(
+            f"{label(missing)}: give both {label('input')} and {label('kernel')}, or neither (for a built-in example)"
+        )
     if x is not None and example:
         raise TConvError(f"{label('example')}: give {label('example')} or {label('input')}/{label('kernel')}, not both")
     if example is not None and example not in EXAMPLES:

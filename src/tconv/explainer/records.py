@@ -344,5 +344,13 @@ class ChannelsStep:
 
 #: Any one step.
 Step = (
-    ShapeStep | ChannelsStep | ScatterStep | ZeroInsertStep | MatrixStep | GemmStep | PolyphaseStep | ResultStep | AdjointStep
+    ShapeStep
+    | ChannelsStep
+    | ScatterStep
+    | ZeroInsertStep
+    | MatrixStep
+    | GemmStep
+    | PolyphaseStep
+    | ResultStep
+    | AdjointStep
 )

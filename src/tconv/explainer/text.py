@@ -125,8 +125,12 @@ def _adjoint(e, st: AdjointStep, S: Style):
             S,
         )
     else:
-        what = "the identity" if st.identity else f"{fmt(st.scale)}·I" if st.scale is not None else (
-            "diagonal" if st.diagonal else "not diagonal"
+        what = (
+            "the identity"
+            if st.identity
+            else f"{fmt(st.scale)}·I"
+            if st.scale is not None
+            else ("diagonal" if st.diagonal else "not diagonal")
         )
         if np.shape(st.CCt)[0] <= 16:
             out += sbs([block(f"C Cᵀ ({what})", st.CCt, S)], S)
@@ -137,7 +141,7 @@ def _adjoint(e, st: AdjointStep, S: Style):
     d = "" if set(ex.dilation) == {1} else f" and dilation {_compact(ex.dilation)}"
     padding = f"your padding {ex.padding} crops no stamp" if ex.kept_padding else f"your {ex.why}"
     if np.size(ex.kernel) == 1:  # stride 1 (or d a multiple of s): one tap is the only kernel that never overlaps
-        how = f"a single tap w' = 1 keeps neighbouring stamps apart (k' = s/gcd(s, d) = 1), and C = I"
+        how = "a single tap w' = 1 keeps neighbouring stamps apart (k' = s/gcd(s, d) = 1), and C = I"
     else:
         how = (
             f"the kernel w' = {fmt(np.ravel(ex.kernel)[0])} on {taps} taps (k' = s/gcd(s, d)) does it: neighbouring "
@@ -148,9 +152,7 @@ def _adjoint(e, st: AdjointStep, S: Style):
         f"stride {s}{d}, {how}; {padding}:",
         S,
     )
-    out += sbs(
-        [block("y' = conv_transpose(x, w')", ex.conv_transpose, S), block("conv(y', w')", ex.conv_back, S)], S
-    )
+    out += sbs([block("y' = conv_transpose(x, w')", ex.conv_transpose, S), block("conv(y', w')", ex.conv_back, S)], S)
     if not ex.equal:  # cannot happen by construction; say so rather than hide it
         out.append("   " + S.bad("conv(y', w') is not x: please report this"))
     return out
@@ -170,7 +172,7 @@ def _cct_sentence(st: AdjointStep, w2: str) -> str:
         return "C Cᵀ = I: the rows of C are orthonormal, so conv undoes conv_transpose for every x."
     if st.scale is not None:
         c = fmt(st.scale)
-        norm = f" = |w|²" if c == w2 else ""
+        norm = " = |w|²" if c == w2 else ""
         return (
             f"C Cᵀ = {c}·I (c{norm}): the stamps never meet and none is cropped, so conv(y) = {c}·x for every x; "
             f"conv_transpose inverts conv only after dividing by {c}."

@@ -91,7 +91,11 @@ def scatter(e, st: ScatterStep, S: Style):
         out += para(
             f"the full output F, cropped: b = {compact(st.begin)} at the start and e = {compact(st.end)} at the end; "
             f"the output is the window {_spans(st.begin, st.end, shape)} of F, marked [ ]"
-            + (f", then {compact(appended)} zeros appended at the end (output_padding or e < 0)" if any(appended) else "")
+            + (
+                f", then {compact(appended)} zeros appended at the end (output_padding or e < 0)"
+                if any(appended)
+                else ""
+            )
             + ":",
             S,
         )
@@ -155,7 +159,9 @@ def zero_insert(e, st: ZeroInsertStep, S: Style):
         "gives a different, wrong answer.",
         S,
     )
-    out.append(f"   {st.zero_multiplications} of {st.multiplications} multiplications read an inserted or padding zero.")
+    out.append(
+        f"   {st.zero_multiplications} of {st.multiplications} multiplications read an inserted or padding zero."
+    )
     return out
 
 
