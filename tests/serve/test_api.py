@@ -124,3 +124,29 @@ def test_concurrent_requests(server):
 def test_cli_serve_refuses_a_bad_port(capsys):
     assert main(["serve", "--port", "70000", "--no-browser"]) == 2
     assert "--port 70000" in capsys.readouterr().err
+
+
+def test_tconv_serve_runs_and_stops():
+    """``tconv serve --port 0 --no-browser`` as a user starts it: prints its address, serves, stops on SIGINT."""
+    import signal
+    import subprocess
+    import sys
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tconv", "serve", "--port", "0", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("tconv serve: http://127.0.0.1:"), line + p.stderr.read()
+        url = line.split()[2]
+        status, kind, body = get(url)
+        assert status == 200 and b'id="app"' in body
+        status, d = get_json(url + "api/explain?example=1d&no_torch=1")
+        assert status == 200 and d["output"] == [1, 10, 102, 20, 203, 30, 300]
+    finally:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and "stopped" in out and "Traceback" not in err

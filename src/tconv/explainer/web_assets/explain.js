@@ -139,6 +139,7 @@
     return panel("channels", "Channels and groups", ...kids);
   }
 
+  const same = (v) => (v.every((x) => x === v[0]) ? String(v[0]) : v.join(","));
   function one(d, key) { return d.geometry.in_channels > 1 || d.steps.channels ? (key === "input" ? d.input[0] : d.kernel[0][0]) : d[key]; }
 
   function scatterPanel(d) {
@@ -193,7 +194,8 @@
     const m = d.steps.gemm;
     return panel("gemm", "GEMM + col2im: all stamps as one matrix product",
       p("cols[t, i] = w[t]·x[i]: one matrix product, one column per stamp, one row per tap t; col2im then adds row t at positions i·s + t·d − b."),
-      m.columns ? grid(m.columns, { caption: `column buffer cols (${m.shape.join("×")}); rows: taps ${m.taps.map((t) => "(" + t + ")").join(" ")}` }) : p(`cols would be ${m.shape.join("×")}: too big to draw.`));
+      m.columns ? grid(m.columns, { caption: `column buffer cols (${m.shape.join("×")})` }) : p(`cols would be ${m.shape.join("×")}: too big to draw.`),
+      p(`Rows, top to bottom, are the taps t = ${m.taps.slice(0, 12).map((t) => "(" + t + ")").join(" ")}${m.taps.length > 12 ? " …" : ""}; columns are the input positions.`));
   }
 
   function polyphasePanel(d) {
@@ -210,7 +212,6 @@
     const shape = [as2d(s.full).length, as2d(s.full)[0].length];
     const one1 = !Array.isArray(s.full[0]);
     const kept = (idx) => idx.every((v, a) => v >= s.begin[a] && v < (one1 ? shape[1] : shape[a]) - s.end[a]);
-    const same = (v) => (v.every((x) => x === v[0]) ? String(v[0]) : v.join(","));
     const cropped = s.begin.some((b) => b) || s.end.some((e) => e);
     const appended = s.output_padding.some((o) => o) ? `, then output_padding ${same(s.output_padding)} zeros are appended at the end` : "";
     return panel("crop", "The crop: padding cuts the full output",
@@ -238,7 +239,7 @@
       row(grid(a.conv_of_output, { caption: "conv(y) = C Cᵀ x" }), grid(a.input, { caption: "x" }), a.CCt && a.CCt.length <= 16 ? grid(a.CCt, { caption: "C Cᵀ" }) : null),
       p(a.equal ? "conv(y) equals x here." : "conv(conv_transpose(x)) = C Cᵀ x is not x: conv_transpose is the adjoint of conv, not its inverse."),
       p(what),
-      p(`With your stride (${ex.stride}) and dilation (${ex.dilation}), w' = ${fmt(flat(ex.kernel)[0])} on ${as2d(ex.kernel)[0].length}${Array.isArray(ex.kernel[0]) ? "×" + ex.kernel.length : ""} taps has orthonormal rows: ` + (ex.kept_padding ? `with your padding ${ex.padding}, ` : `${ex.why}; `) + "conv(conv_transpose(x, w'), w') = x:"),
+      p(`With your stride ${same(ex.stride)}${ex.dilation.some((v) => v !== 1) ? " and dilation " + same(ex.dilation) : ""}, w' = ${fmt(flat(ex.kernel)[0])} on ${as2d(ex.kernel)[0].length}${Array.isArray(ex.kernel[0]) ? "×" + ex.kernel.length : ""} taps has orthonormal rows: ` + (ex.kept_padding ? `with your padding ${ex.padding}, ` : `${ex.why}; `) + "conv(conv_transpose(x, w'), w') = x:"),
       row(grid(ex.conv_transpose, { caption: "y' = conv_transpose(x, w')" }), grid(ex.conv_back, { caption: "conv(y', w')" })));
   }
 
