@@ -102,6 +102,9 @@ def test_unknown_paths_are_404_and_assets_are_served(server):
     status, kind, body = get(f"{server}/")
     assert status == 200 and kind.startswith("text/html") and b"/static/explain.js" in body
     assert b"http" not in body.replace(b"http-equiv", b"")  # nothing fetched from elsewhere: works offline
+    for name in ("explain.js", "explain.css"):
+        _, _, asset = get(f"{server}/static/{name}")
+        assert b"http" not in asset and b"@import" not in asset and b"url(" not in asset
 
 
 def test_concurrent_requests(server):

@@ -168,7 +168,7 @@ def explain_arguments(values, cli: bool = True) -> dict:
 
     def get(name: str):
         v = values.get(name)
-        return None if v is None or (not cli and str(v).strip() == "" and name != "input") else v
+        return None if v is None or (not cli and not str(v).strip()) else v  # a blank URL field: not given
 
     x, w, example = get("input"), get("kernel"), get("example")
     if (x is None) != (w is None):
@@ -197,29 +197,27 @@ def explain_arguments(values, cli: bool = True) -> dict:
     if not isinstance(out["groups"], int) or out["groups"] < 1:
         raise TConvError(f"{label('groups')}: {groups!r} must be one positive whole number")
     out["method"] = get("method") or "all"
-    layer = x is not None and ("|" in str(x) or "|" in str(w)) or out["groups"] != 1
-    out["input_blocks"], out["kernel_blocks"] = "|" in str(x), "|" in str(w)
-    out = _as_layer(out, label, layer)
-    del out["input_blocks"], out["kernel_blocks"]
+    if x is not None and ("|" in x or "|" in w) or out["groups"] != 1:
+        out["input"], out["kernel"] = _as_layer(out["input"], out["kernel"], "|" in str(x), "|" in str(w), label)
     return out
 
 
-def _as_layer(a: dict, label, layer: bool) -> dict:
-    """A layer (channel blocks given with ``|``, or ``groups``): the input gets a channel axis and the
-    kernel's blocks become PyTorch's ``(C_in, C_out/groups, *k)``.
+def _as_layer(x: np.ndarray, w: np.ndarray, x_blocks: bool, w_blocks: bool, label) -> tuple[np.ndarray, np.ndarray]:
+    """A layer (channel blocks given with ``|``, or ``groups``): ``x`` gets a channel axis (unless its
+    blocks gave it one) and the kernel's blocks become PyTorch's ``(C_in, C_out/groups, *k)``.
 
     The kernel's blocks are listed in PyTorch's weight order: for each input channel, its
     ``C_out/groups`` kernels (block ``ci·C_out/groups + j`` is ``w[ci, j]``).
+
+    >>> x, w = _as_layer(np.ones((2, 3)), np.ones((4, 2)), True, True, str)
+    >>> x.shape, w.shape
+    ((2, 3), (2, 2, 2))
     """
-    if not layer:
-        return a
-    x, w = a["input"], a["kernel"]
-    x = x if a["input_blocks"] else x[None]
-    blocks = w if a["kernel_blocks"] else w[None]
+    x = x if x_blocks else x[None]
+    blocks = w if w_blocks else w[None]
     if blocks.shape[0] % x.shape[0]:
         raise TConvError(
             f"{label('kernel')}: {blocks.shape[0]} kernel blocks for {x.shape[0]} input channels: give C_in × "
             "C_out/groups blocks separated by '|', for each input channel its C_out/groups kernels (PyTorch's order)"
         )
-    a["input"], a["kernel"] = x, blocks.reshape(x.shape[0], blocks.shape[0] // x.shape[0], *blocks.shape[1:])
-    return a
+    return x, blocks.reshape(x.shape[0], blocks.shape[0] // x.shape[0], *blocks.shape[1:])
