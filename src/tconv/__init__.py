@@ -16,13 +16,21 @@ torch, the explainer's renderers import matplotlib and Pillow, each only when us
 from tconv.api import CONV_METHODS, METHODS, choose_method, conv, conv_transpose
 from tconv.arguments import conv_geometry, output_shape, transpose_geometry
 from tconv.errors import TConvError, TConvTypeError
-from tconv.explainer.compute import explain
-from tconv.explainer.explanation import Explanation
 from tconv.geometry import Geometry
 from tconv.methods.matrix import conv_matrix
 from tconv.plan import Plan, plan
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``tconv.explain`` and ``tconv.Explanation``, imported on first use (PEP 562): the explainer's
+    modules are not needed to convolve, so ``import tconv`` does not load them."""
+    if name in ("explain", "Explanation"):
+        from tconv import explainer
+
+        return getattr(explainer, name)
+    raise AttributeError(f"module 'tconv' has no attribute {name!r}")
 
 __all__ = [
     "conv_transpose",

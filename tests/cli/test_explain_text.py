@@ -163,3 +163,15 @@ def test_explanation_displays_in_a_notebook():
     assert "tconvExplain.mount" in html and '"output": [1, 10, 102, 20, 200]' in html and "<style>" in html
     assert str(e).startswith("tconv explain: conv_transpose of x (2) with w (3)")
     assert isinstance(e, tconv.Explanation)
+
+
+def test_import_tconv_stays_light_and_explain_is_public():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tconv; print(sorted(m for m in ('tconv.explainer', 'http.server', 'matplotlib', 'torch') "
+        "if m in sys.modules)); e = tconv.explain([1], [2], torch_check=False); print(type(e).__name__, e.output)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.stdout.split("\n")[:2] == ["[]", "Explanation [2]"], p.stderr
