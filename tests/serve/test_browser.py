@@ -178,12 +178,17 @@ def test_controls_are_labelled_and_keyboard_operable(browser, server):
 
 
 def test_channels_and_groups(browser, server):
-    q = {"input": "1 2 | 3 4", "kernel": "1 1 | 2 0 | 1 -1 | 0 3", "groups": "2"}
+    # 4 input channels in 2 groups, one output channel per group: y[1] = x[2]*w[2,0] + x[3]*w[3,0]
+    q = {"input": "1 2 | 3 4 | 0 1 | 2 -1", "kernel": "1 1 | 2 0 | 1 -1 | 0 3", "groups": "2", "stride": "2"}
     open_page(browser, server, **q)
     _, d = get_json(f"{server}/api/explain?{urlencode(q)}")
     assert output_cells(browser) == [[f"{c},{i}", v] for c, ch in enumerate(d["output"]) for i, v in enumerate(ch)]
     text = browser.evaluate("document.getElementById('channels').textContent")
-    assert "groups 2" in text and "group 1, input channels 1" in text
+    assert "groups 2" in text and "y[1] — group 1, input channels 2, 3" in text
+    partials = browser.evaluate(
+        "[...document.querySelectorAll('#channels table caption')].map(c => c.textContent)"
+    )
+    assert partials == ["x[0] ∗ w[0,0]", "x[1] ∗ w[1,0]", "y[0]", "x[2] ∗ w[2,0]", "x[3] ∗ w[3,0]", "y[1]"]
     if UPDATE:
         browser.evaluate("document.getElementById('channels').scrollIntoView()")
         browser.screenshot(str(SHOTS / "channels_groups2.png"), full_page=False)

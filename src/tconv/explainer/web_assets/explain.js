@@ -132,7 +132,7 @@
       const parts = o.contributions.map((k) => grid(k.partial, { caption: `x[${k.in_channel}] ∗ w[${k.kernel_index}]` }));
       const plus = [];
       parts.forEach((t, n) => plus.push(n ? el("span", { class: "op", text: "+" }) : null, t));
-      kids.push(el("h3", { text: `y[${o.channel}] — group ${o.group}, input channels ${o.in_channels.join(", ")}` }), row(...plus, el("span", { class: "op", text: "=" }), grid(o.output, { caption: `y[${o.channel}]` })));
+      kids.push(el("h3", { text: `y[${o.channel}] — group ${o.group}, input channel${o.in_channels.length > 1 ? "s" : ""} ${o.in_channels.join(", ")}` }), row(...plus, el("span", { class: "op", text: "=" }), grid(o.output, { caption: `y[${o.channel}]` })));
     }
     if (c.more_outputs) kids.push(p(`… ${c.more_outputs} more output channels`));
     kids.push(p("The method panels below show one channel: x[0] through w[0, 0]."));
