@@ -32,6 +32,7 @@ def __getattr__(name: str):
         return getattr(explainer, name)
     raise AttributeError(f"module 'tconv' has no attribute {name!r}")
 
+
 __all__ = [
     "conv_transpose",
     "conv",

@@ -185,9 +185,7 @@ def test_channels_and_groups(browser, server):
     assert output_cells(browser) == [[f"{c},{i}", v] for c, ch in enumerate(d["output"]) for i, v in enumerate(ch)]
     text = browser.evaluate("document.getElementById('channels').textContent")
     assert "groups 2" in text and "y[1] — group 1, input channels 2, 3" in text
-    partials = browser.evaluate(
-        "[...document.querySelectorAll('#channels table caption')].map(c => c.textContent)"
-    )
+    partials = browser.evaluate("[...document.querySelectorAll('#channels table caption')].map(c => c.textContent)")
     assert partials == ["x[0] ∗ w[0,0]", "x[1] ∗ w[1,0]", "y[0]", "x[2] ∗ w[2,0]", "x[3] ∗ w[3,0]", "y[1]"]
     if UPDATE:
         browser.evaluate("document.getElementById('channels').scrollIntoView()")
