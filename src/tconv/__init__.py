@@ -6,6 +6,9 @@ array([[[2, 2, 0],
         [0, 4, 2],
         [0, 0, 2]]])
 
+``tconv.explain(x, w, stride=2)`` shows one transposed convolution step by step (an
+:class:`Explanation`: text, JSON, and the interactive page in Jupyter).
+
 Only NumPy (and the small ``array-api-compat`` bridge) is imported here; ``tconv.torch`` imports
 torch, the explainer's renderers import matplotlib and Pillow, each only when used.
 """
@@ -18,6 +21,17 @@ from tconv.methods.matrix import conv_matrix
 from tconv.plan import Plan, plan
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``tconv.explain`` and ``tconv.Explanation``, imported on first use (PEP 562): the explainer's
+    modules are not needed to convolve, so ``import tconv`` does not load them."""
+    if name in ("explain", "Explanation"):
+        from tconv import explainer
+
+        return getattr(explainer, name)
+    raise AttributeError(f"module 'tconv' has no attribute {name!r}")
+
 
 __all__ = [
     "conv_transpose",
@@ -32,6 +46,8 @@ __all__ = [
     "conv_matrix",
     "plan",
     "Plan",
+    "explain",
+    "Explanation",
     "TConvError",
     "TConvTypeError",
     "__version__",

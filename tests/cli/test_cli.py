@@ -169,7 +169,7 @@ def test_help_lists_the_subcommands(capsys):
 ERRORS = [
     (["explain", "-x", "1 2; 3", "-w", "1"], "ragged matrix: row 2 has 1 value, row 1 has 2"),
     (["explain", "-x", "1 a", "-w", "1"], "--input: 'a' is not a number"),
-    (["explain", "-x", "1 2", "-w", "1 0; 0 1"], "--input is 1-D but --kernel is 2-D"),
+    (["explain", "-x", "1 2", "-w", "1 0; 0 1"], "input is 1-D but kernel is 2-D"),
     (["explain", "-x", "1 2"], "give both --input and --kernel"),
     (["explain", "-x", "1 2", "-w", "1", "--example", "1d"], "not both"),
     (["explain", "--example", "nope"], "invalid choice: 'nope'"),

@@ -6,7 +6,7 @@ import pytest
 
 from tconv.cli.main import main
 from tconv.examples import EXAMPLES
-from tconv.explainer.steps import explain
+from tconv.explainer import explain
 
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")

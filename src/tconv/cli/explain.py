@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from tconv.cli.common import UsageError, use_colour_option
-from tconv.examples import EXAMPLES, LEARNER
-from tconv.explainer.parse import parse_matrix, parse_padding, parse_per_axis
-from tconv.explainer.steps import explain
+from tconv.examples import EXAMPLES
+from tconv.explainer.compute import explain
+from tconv.explainer.parse import OPTIONS, explain_arguments
 from tconv.explainer.text import render
 
 __all__ = ["add_parser", "run", "glue_matrices"]
@@ -25,7 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "the matrix C, GEMM, polyphase, the result checked against every method and PyTorch, and why it "
         "is the adjoint of convolution, not its inverse.",
         epilog="Matrices: rows separated by ';', values by spaces or commas; a single row is 1-D. "
-        "Per-axis values: 2 or 2,1. Padding also: same, valid, or begin:end per axis (1:0,0:1). "
+        "Channels: blocks separated by '|' (the kernel's blocks in PyTorch's weight order: for each input "
+        "channel its C_out/groups kernels). Per-axis values: 2 or 2,1. Padding also: same, valid, or "
+        "begin:end per axis (1:0,0:1). "
         'Example: tconv explain --input "1 2; 3 4" --kernel "1 2 3; 4 5 6; 7 8 9" --stride 2 --padding 1',
     )
     p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in example (default: learner)")
@@ -35,8 +35,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--padding", "-p", metavar="P", help="padding (default 0): crops the output")
     p.add_argument("--output-padding", metavar="OP", help="output_padding (default 0)")
     p.add_argument("--dilation", "-d", metavar="D", help="dilation (default 1)")
+    p.add_argument("--groups", "-g", metavar="G", help="groups, for channels given with '|' (default 1)")
     p.add_argument(
-        "--method", "-m", default="all", help="all (default) or one of scatter, zero_insert, matrix, gemm, polyphase"
+        "--method", "-m", default=None, help="all (default) or one of scatter, zero_insert, matrix, gemm, polyphase"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--out", "-o", metavar="FILE", help="write to FILE: .png/.svg diagram, .gif animation, .txt, .json")
@@ -53,31 +54,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Explain the arguments' transposed convolution, as text, JSON or a picture."""
-    if (args.input is None) != (args.kernel is None):
-        raise UsageError("give both --input and --kernel, or neither (for the built-in example)")
-    if args.input is not None and args.example:
-        raise UsageError("give --example or --input/--kernel, not both")
-    ex = EXAMPLES[args.example] if args.example else LEARNER
-    if args.input is not None:
-        x, w, name, note = parse_matrix(args.input, "--input"), parse_matrix(args.kernel, "--kernel"), "", ""
-        defaults = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
-    else:
-        x, w, name, note = np.array(ex.input), np.array(ex.kernel), ex.name, ex.note
-        defaults = {
-            "stride": ex.stride,
-            "padding": ex.padding,
-            "output_padding": ex.output_padding,
-            "dilation": ex.dilation,
-        }
-    kw = dict(
-        stride=parse_per_axis(args.stride, "--stride") if args.stride is not None else defaults["stride"],
-        padding=parse_padding(args.padding) if args.padding is not None else defaults["padding"],
-        output_padding=parse_per_axis(args.output_padding, "--output-padding")
-        if args.output_padding is not None
-        else defaults["output_padding"],
-        dilation=parse_per_axis(args.dilation, "--dilation") if args.dilation is not None else defaults["dilation"],
-    )
-    e = explain(x, w, **kw, method=args.method, torch_check=not args.no_torch, name=name, note=note)
+    a = explain_arguments({name: getattr(args, name) for name in OPTIONS}, cli=True)
+    e = explain(**a, torch_check=not args.no_torch)
     out = args.out
     suffix = out.rsplit(".", 1)[-1].lower() if out and "." in out else ""
     if out and suffix in ("png", "svg", "gif"):
@@ -97,7 +75,13 @@ def run(args: argparse.Namespace) -> int:
             f.write(text + "\n")
         print(f"tconv: wrote {out}")
         return 0
-    print(e.to_json() if as_json else render(e, colour=use_colour_option(args.color, sys.stdout)))
+    if as_json:
+        print(e.to_json())
+        return 0
+    print(render(e, colour=use_colour_option(args.color, sys.stdout)))
+    if e.name == "learner":  # the first thing a new user sees: say where to go next
+        print("\nNext: tconv explain --example stride2 (stride 2, and a kernel whose flip shows),")
+        print("or tconv serve: the same steps in the browser, with controls to change them.")
     return 0
 
 

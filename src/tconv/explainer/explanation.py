@@ -1,0 +1,127 @@
+"""The :class:`Explanation`: one transposed convolution and its typed steps, and its views.
+
+It prints as text (``str``), serialises to the JSON of ``tconv explain --json`` and of the web API
+(:meth:`Explanation.to_json`), and displays in Jupyter as the interactive page of ``tconv serve``
+(``_repr_html_``: the same script and style, with the JSON embedded).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tconv.explainer.records import ChannelsStep, Step, plain
+from tconv.geometry import Geometry
+
+__all__ = ["Explanation"]
+
+
+@dataclass
+class Explanation:
+    """A transposed convolution of a small 1-D or 2-D input, and the steps computing it.
+
+    ``input``/``kernel`` are what was given: one channel (``x`` and ``w`` of one spatial shape each),
+    or a layer (``x`` of shape ``(C_in, *spatial)``, ``w`` of PyTorch's ``(C_in, C_out/G, *k)``).
+    The method steps always show one channel: :attr:`x` through :attr:`w` (for a layer, input
+    channel 0 through ``w[0, 0]``), with :attr:`step_geometry`; the :class:`ChannelsStep` shows how
+    the channels add up. :attr:`output` is the whole layer's output.
+    """
+
+    input: np.ndarray
+    kernel: np.ndarray
+    arguments: dict  # stride, padding, output_padding, dilation (and groups, for a layer) as given
+    geometry: Geometry
+    output: np.ndarray
+    steps: list[Step]
+    method: str = "all"
+    name: str = ""
+    note: str = ""
+    step_geometry: Geometry | None = field(default=None, repr=False)
+
+    @property
+    def channelled(self) -> bool:
+        """Whether this is a layer with channels (``kernel`` has one more axis than ``input``)."""
+        return self.kernel.ndim == self.input.ndim + 1
+
+    @property
+    def x(self) -> np.ndarray:
+        """The one-channel input the method steps show."""
+        return self.input[0] if self.channelled else self.input
+
+    @property
+    def w(self) -> np.ndarray:
+        """The one-channel kernel the method steps show."""
+        return self.kernel[0, 0] if self.channelled else self.kernel
+
+    @property
+    def g(self) -> Geometry:
+        """The one-channel geometry of the method steps."""
+        return self.step_geometry or self.geometry
+
+    def step(self, kind: str):
+        """The step of that kind (``KeyError`` if this explanation does not show it)."""
+        for s in self.steps:
+            if s.kind == kind:
+                return s
+        raise KeyError(kind)
+
+    @property
+    def channels(self) -> ChannelsStep | None:
+        """The channels step of a layer, ``None`` for one channel."""
+        return next((s for s in self.steps if isinstance(s, ChannelsStep)), None)
+
+    def to_dict(self) -> dict:
+        """Everything as JSON-ready Python values (arrays become nested lists)."""
+        g = self.geometry
+        geometry = {
+            "input": g.small,
+            "kernel": g.kernel,
+            "stride": g.stride,
+            "dilation": g.dilation,
+            "effective_kernel": g.effective_kernel,
+            "full": g.full,
+            "begin": g.begin,
+            # e: the crop at the end of F, as in the shape step (the output_padding is appended after it)
+            "end": [ax.end for ax in self.step("shape").axes],
+            "output_padding": [ax.output_padding for ax in self.step("shape").axes],
+            "output": g.large,
+            "in_channels": g.small_channels,
+            "out_channels": g.large_channels,
+            "groups": g.groups,
+        }
+        return plain(
+            {
+                "input": self.input,
+                "kernel": self.kernel,
+                "arguments": self.arguments,
+                "method": self.method,
+                "output": self.output,
+                "output_shape": list(self.output.shape),
+                "geometry": geometry,
+                "steps": {s.kind: s for s in self.steps},
+            }
+        )
+
+    def to_json(self, indent=None) -> str:
+        """The JSON of ``tconv explain --json`` (and of ``GET /api/explain``)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def text(self, colour: bool = False, sections=None, width: int | None = None) -> str:
+        """The terminal text (:func:`tconv.explainer.text.render`)."""
+        from tconv.explainer.text import render
+
+        return render(self, colour=colour, sections=sections, width=width)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython's plain-text display
+        p.text(self.text())
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the interactive page of ``tconv serve``, drawing this explanation's JSON."""
+        from tconv.explainer.web import embed
+
+        return embed(self.to_dict())

@@ -1,0 +1,32 @@
+"""A tconv server on 127.0.0.1 and a free port, for the module's tests; shut down after them."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tconv.serve.server import serve_in_thread
+
+
+@pytest.fixture(scope="package")
+def server():
+    srv, thread = serve_in_thread("127.0.0.1", 0)
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+    thread.join(timeout=10)
+
+
+def get(url: str):
+    """``(status, content type, body)`` of a GET, errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status, r.headers["Content-Type"], r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+def get_json(url: str):
+    status, _, body = get(url)
+    return status, json.loads(body)
