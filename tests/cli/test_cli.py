@@ -184,7 +184,7 @@ ERRORS = [
     (["explain", "-x", "1 2", "-w", "1 1", "-p", "1:2:3"], "must be begin:end"),
     (["explain", "-x", "1 2", "-w", "1 1", "--method", "fft"], "method='fft' is not one of"),
     (["explain", "--out", "x.bmp"], "unknown file type"),
-    (["explain", "--out", "/nonexistent-dir/x.txt"], "No such file or directory: /nonexistent-dir/x.txt"),
+    (["explain", "--out", "README.md/x.txt"], "README.md"),  # a folder that is a file
     (["explain", "--bogus"], "unrecognized arguments: --bogus"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["shape", "--input", "4"], "the following arguments are required: --kernel"),
@@ -242,3 +242,9 @@ def test_explanation_numbers_are_the_cores(capsys):
     """The text shows the core's numbers: the learner's result as the notes give it."""
     code, out, _ = run(["--no-torch", "--json"], capsys)
     assert np.array_equal(json.loads(out)["output"], [[2, 2, 0], [0, 4, 2], [0, 0, 2]])
+
+
+def test_out_makes_its_folder(capsys, tmp_path):
+    target = tmp_path / "new" / "folder" / "steps.json"
+    code, out, _ = run(["--no-torch", "--out", str(target)], capsys)
+    assert code == 0 and json.loads(target.read_text())["output"] == [[2, 2, 0], [0, 4, 2], [0, 0, 2]]

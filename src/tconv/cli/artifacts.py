@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from tconv.cli.common import UsageError
+from tconv.cli.common import UsageError, output_path
 from tconv.errors import TConvError
 from tconv.explainer.artifacts import analyse, render
 from tconv.explainer.parse import parse_per_axis
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from tconv.explainer.image import save_artifacts
 
-        save_artifacts(a, args.out)
+        save_artifacts(a, output_path(args.out))
         print(f"tconv: wrote {args.out}")
         return 0
     if args.json:

@@ -9,9 +9,10 @@ traceback. Subcommands are modules of :mod:`tconv.cli`, each with ``add_parser(s
 from __future__ import annotations
 
 import argparse
+import pathlib
 from typing import IO, NoReturn
 
-__all__ = ["UsageError", "Parser", "use_colour_option"]
+__all__ = ["UsageError", "Parser", "use_colour_option", "output_path"]
 
 
 class UsageError(Exception):
@@ -30,3 +31,9 @@ def use_colour_option(choice: str, stream: IO[str]) -> bool:
     from tconv.explainer.text import use_colour
 
     return choice == "always" or (choice == "auto" and use_colour(stream))
+
+
+def output_path(path: str) -> str:
+    """``--out PATH``: its folder is made if missing (``--out out/steps.png`` works on a fresh clone)."""
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path

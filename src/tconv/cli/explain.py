@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tconv.cli.common import UsageError, use_colour_option
+from tconv.cli.common import UsageError, output_path, use_colour_option
 from tconv.examples import EXAMPLES
 from tconv.explainer.compute import explain
 from tconv.explainer.parse import OPTIONS, explain_arguments
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             save,  # matplotlib/Pillow: only when a picture is asked for
         )
 
-        save(e, out)
+        save(e, output_path(out))
         print(f"tconv: wrote {out}")
         return 0
     if out and suffix not in ("txt", "json", "text"):
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     as_json = args.json or suffix == "json"
     if out:
         text = e.to_json(indent=1) if as_json else render(e, colour=False)
-        with open(out, "w", encoding="utf-8") as f:
+        with open(output_path(out), "w", encoding="utf-8") as f:
             f.write(text + "\n")
         print(f"tconv: wrote {out}")
         return 0
