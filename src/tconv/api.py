@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from tconv import methods, padding_modes
+from tconv import backends, methods, padding_modes
 from tconv.arguments import conv_geometry, transpose_geometry
 from tconv.arrays import (
     as_array,
     check_memory,
     compute_dtype,
+    device_of,
     itemsize,
     namespace,
     prod,
@@ -104,8 +105,10 @@ def conv_transpose(
     of :func:`conv` with that mode: see :mod:`tconv.padding_modes`.
 
     Integer ``x`` and ``weight`` give the exact integer result (int64); float16/bfloat16 are
-    accumulated in float32 and returned in their own dtype. NumPy arrays, array-likes and (through
-    ``tconv.torch``) torch tensors are accepted; the result is of the input's library.
+    accumulated in float32 and returned in their own dtype. NumPy arrays, array-likes, torch
+    tensors, JAX arrays (inside ``jax.jit``/``grad``/``vmap`` too) and array-api-strict arrays are
+    accepted; the result is of the input's library. A Dask ``x`` returns a lazy Dask array computed
+    chunk by chunk (see :mod:`tconv.backends.dask`).
 
     >>> conv_transpose([[[2, 2], [0, 2]]], [[[[1, 0], [0, 1]]]])
     array([[[2, 2, 0],
@@ -113,6 +116,13 @@ def conv_transpose(
             [0, 0, 2]]])
     """
     methods.check_method(method, METHODS)
+    if backends.is_dask(x):  # chunk by chunk, lazily: overlap-add of the blocks' outputs
+        from tconv.backends import dask
+
+        return dask.conv_transpose(
+            x, weight, bias, stride, padding, output_padding, groups, dilation,
+            output_size=output_size, padding_mode=padding_mode, method=method,
+        )  # fmt: skip
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_transpose_geometry,
@@ -136,7 +146,7 @@ def conv_transpose(
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
     if xb.shape[0] == 0:
-        y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=x.device)
+        y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=device_of(x))
     else:
         y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed)
     if computed is not g:
@@ -163,6 +173,10 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
     array([[[21, 32, 43]]])
     """
     methods.check_method(method, CONV_METHODS)
+    if backends.is_dask(x):  # chunk by chunk, lazily: each output chunk reads a halo
+        from tconv.backends import dask
+
+        return dask.conv(x, weight, bias, stride, padding, dilation, groups, padding_mode=padding_mode, method=method)
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_conv_geometry,
