@@ -77,7 +77,7 @@ def _finish(xp, y, bias, g: Geometry, result_dtype):
     if bias is not None:  # y is a fresh array made by the method: add in place, no second output
         y += xp.reshape(xp.astype(bias, y.dtype, copy=False), (-1, *(1,) * g.ndim))
     y = xp.astype(y, result_dtype, copy=False)
-    return y[0] if g.batch is None else y
+    return y[0, ...] if g.batch is None else y
 
 
 def conv_transpose(
