@@ -81,6 +81,5 @@ def library(name: str) -> Library:
 def library_params(names=LIBRARIES):
     """``pytest.param`` per library, skipped (with the reason) when it is not installed."""
     return [
-        pytest.param(n, id=n, marks=pytest.mark.skipif(not installed(n), reason=f"{n} is not installed"))
-        for n in names
+        pytest.param(n, id=n, marks=pytest.mark.skipif(not installed(n), reason=f"{n} is not installed")) for n in names
     ]

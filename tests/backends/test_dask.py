@@ -71,10 +71,14 @@ def test_padding_modes(mode):
             expected = tconv.conv_transpose(x, w, b, **case.kwargs(), padding_mode=mode)
         except tconv.TConvError:  # reflect: padding at least the size it reflects
             continue
-        y = tconv.conv_transpose(da.from_array(x, chunks=random_chunks(rng, x.shape)), w, b, **case.kwargs(), padding_mode=mode)
+        y = tconv.conv_transpose(
+            da.from_array(x, chunks=random_chunks(rng, x.shape)), w, b, **case.kwargs(), padding_mode=mode
+        )
         np.testing.assert_array_equal(y.compute(), expected, err_msg=str(case))
         u = rng.integers(-9, 10, expected.shape)
-        z = tconv.conv(da.from_array(u, chunks=random_chunks(rng, u.shape)), w, None, **conv_args(case), padding_mode=mode)
+        z = tconv.conv(
+            da.from_array(u, chunks=random_chunks(rng, u.shape)), w, None, **conv_args(case), padding_mode=mode
+        )
         np.testing.assert_array_equal(z.compute(), tconv.conv(u, w, None, **conv_args(case), padding_mode=mode))
         checked += 1
     assert checked >= 10
@@ -102,7 +106,9 @@ def test_output_chunks_follow_input_chunks_times_stride_and_a_chain_stays_aligne
     assert z.chunks == ((1, 1), (3,), (64,) * 4, (48,) * 4)
     down = tconv.conv(z, w, stride=2, padding=1)  # and conv divides them again
     assert down.chunks == y.chunks
-    np.testing.assert_allclose(down.compute(), tconv.conv(tconv.conv_transpose(y.compute(), w, stride=2, padding=1), w, stride=2, padding=1))
+    np.testing.assert_allclose(
+        down.compute(), tconv.conv(tconv.conv_transpose(y.compute(), w, stride=2, padding=1), w, stride=2, padding=1)
+    )
 
 
 def test_the_result_is_lazy():
@@ -125,7 +131,10 @@ def test_small_chunks_are_rechunked_or_refused():
     w = np.ones((1, 1, 5))
     y = tconv.conv_transpose(x, w)  # k_eff = 5, s = 1: chunks of 1 are rechunked to 5
     np.testing.assert_array_equal(y.compute(), tconv.conv_transpose(np.ones((1, 1, 20)), w))
-    with pytest.raises(tconv.TConvError, match=r"chunks \(1, 1, .*\) on spatial axis 0 are smaller than the kernel's reach: each must hold at least 5 cells"):
+    with pytest.raises(
+        tconv.TConvError,
+        match=r"chunks \(1, 1, .*\) on spatial axis 0 are smaller than the kernel's reach: each must hold at least 5 cells",
+    ):
         backend.conv_transpose(x, w, small_chunks="raise")
     with pytest.raises(tconv.TConvError, match="at least 5 cells"):
         backend.conv(x, w, small_chunks="raise")

@@ -34,7 +34,9 @@ def test_jit_every_method(method):
         f = jax.jit(functools.partial(tconv.conv_transpose, **case.kwargs(), method=method))
         y = f(jnp.asarray(x), jnp.asarray(w), None if b is None else jnp.asarray(b))
         assert isinstance(y, jax.Array) and y.dtype == jnp.float64
-        np.testing.assert_allclose(np.asarray(y), tconv.conv_transpose(x, w, b, **case.kwargs()), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(y), tconv.conv_transpose(x, w, b, **case.kwargs()), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_jit_conv_and_padding_modes():
@@ -89,7 +91,9 @@ def test_vmap_over_unbatched_inputs(method):
         f = functools.partial(tconv.conv_transpose, **case.kwargs(), method=method)
         wj, bj = jnp.asarray(w), None if b is None else jnp.asarray(b)
         y = jax.vmap(lambda xi: f(xi, wj, bj))(jnp.asarray(x))  # noqa: B023
-        np.testing.assert_allclose(np.asarray(y), tconv.conv_transpose(x, w, b, **case.kwargs()), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(y), tconv.conv_transpose(x, w, b, **case.kwargs()), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_integers_stay_exact_under_jit():

@@ -92,7 +92,9 @@ def test_nan_reaches_exactly_the_outputs_its_input_touches(method, xp):
 @METHODS
 def test_inf_in_the_input_adds_like_a_number(method, xp):
     # x = [inf, 1], w = [1, −1], s = 1: y = [inf·1, inf·(−1) + 1·1, 1·(−1)] = [inf, −inf, −1].
-    y = tconv.conv_transpose(xp.asarray(np.array([[[np.inf, 1.0]]])), xp.asarray(np.array([[[1.0, -1.0]]])), method=method)
+    y = tconv.conv_transpose(
+        xp.asarray(np.array([[[np.inf, 1.0]]])), xp.asarray(np.array([[[1.0, -1.0]]])), method=method
+    )
     np.testing.assert_array_equal(xp.to_numpy(y), [[[np.inf, -np.inf, -1.0]]])
 
 

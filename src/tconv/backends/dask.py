@@ -401,4 +401,3 @@ def conv(
     chunks = (xb.chunks[0], (g.small_channels,), *out_chunks)
     y = da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype=result))
     return y if g.batch is not None else y[0]
-
