@@ -82,6 +82,10 @@ class Arguments:
     args: dict
     crop: tuple[tuple[int, int], ...] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Positional arguments the call takes before the keywords (JAX: ``lhs, rhs``).
+    inputs: tuple[str, ...] = ()
+    #: Whether per-axis values must stay sequences when printed (JAX: ``strides=(2,)``, not ``2``).
+    sequences: bool = False
 
     @property
     def exact(self) -> bool:
@@ -99,8 +103,9 @@ class Arguments:
         }
 
     def __str__(self) -> str:
+        short = (lambda v: v) if self.sequences else _short
         shown = ", ".join(
-            f"{k}={_short(v)!r}" if isinstance(v, str) else f"{k}={_short(v)}" for k, v in self.args.items()
+            [*self.inputs, *(f"{k}={v!r}" if isinstance(v, str) else f"{k}={short(v)}" for k, v in self.args.items())]
         )
         lines = [f"{self.framework}: {self.call}({shown})"]
         lines += [f"  {n}" for n in self.notes]

@@ -157,10 +157,15 @@ def from_tensorflow(kernel, strides, padding, output_shape, input, dilations=1) 
     for i, o, kk, si, di in zip(size, out, k, s, d):
         ke = di * (kk - 1) + 1
         full = (i - 1) * si + ke
-        ok = -(-o // si) == i if padding == "same" else (o - ke) // si + 1 == i and o >= ke
+        # TensorFlow checks that the forward convolution from `o` gives back `i`: ⌈o/s⌉ (SAME), or
+        # trunc((o − k_eff)/s) + 1 (VALID, C's division toward zero: for i = 1 every o in
+        # k_eff − s + 1 .. k_eff + s − 1, smaller than k_eff too; the window is then [0, o) of F).
+        ok = -(-o // si) == i if padding == "same" else int((o - ke) / si) + 1 == i
         if not ok:
+            rule = "ceil(o/s) = i" if padding == "same" else "trunc((o - k_eff)/s) + 1 = i"
             raise TConvError(
-                f"output_shape={out} does not fit input={size} with padding={padding!r} (TensorFlow refuses it)"
+                f"output_shape={out} does not fit input={size} with padding={padding!r}: TensorFlow needs {rule} "
+                f"on every axis (here o={o}, k_eff={ke}, s={si}, i={i})"
             )
         b = _tf_begin(full, o, padding)
         begin.append(b)

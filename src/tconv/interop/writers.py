@@ -18,13 +18,28 @@ __all__ = ["to_tconv", "to_torch", "to_mlx", "to_onnx", "to_keras", "to_jax", "c
 
 def to_tconv(c: Canonical) -> Arguments:
     """``padding=((b, e), ...)`` pairs and ``output_padding`` (for a negative ``e``): exact whenever
-    ``b ≥ 0`` and ``−e < max(s, d)``."""
+    ``b ≥ 0`` and ``−e < max(s, d)``, and the crop does not run past the full output.
+
+    A crop at one end together with zeros at the other can move the window wholly off the full
+    output for small inputs (JAX's ``padding=((-8, 6),)`` on 4 inputs, k = 3, s = 2: ``b = 10 ≥ F =
+    9``), where the framework returns zeros and ``padding=(b, 0)`` would leave tconv nothing to
+    return. So that crop goes into tconv's padding only up to ``k_eff − 1`` (``F ≥ k_eff`` for every
+    input, so tconv's output is never empty) and the rest into the crop, which
+    :func:`~tconv.interop.layouts.apply_crop` fills with zeros where it runs past the end.
+
+    >>> from tconv.interop.readers import from_jax
+    >>> to_tconv(from_jax(3, 2, ((-8, 6),))).crop   # b = 10, e = -4: tconv crops 2, the rest after
+    ((8, -3),)
+    """
     pairs, op, crop = [], [], []
-    for b, e, s, d in zip(c.begin, c.end, c.stride, c.dilation):
+    for b, e, s, d, ke in zip(c.begin, c.end, c.stride, c.dilation, c.effective_kernel):
         add = min(max(-e, 0), max(s, d) - 1)  # zeros at the end that output_padding can append
-        pairs.append((max(b, 0), max(e, 0)))
+        # Where zeros are added at one end, tconv crops the other end by at most k_eff − 1.
+        b_in = max(b, 0) if e >= 0 else min(max(b, 0), ke - 1)
+        e_in = max(e, 0) if b >= 0 else min(max(e, 0), ke - 1)
+        pairs.append((b_in, e_in))
         op.append(add)
-        crop.append((min(b, 0), min(e + add, 0)))
+        crop.append((b - b_in, e - e_in + add))
     exact = all(cc == (0, 0) for cc in crop)
     args = {"stride": c.stride, "padding": tuple(pairs), "output_padding": tuple(op), "dilation": c.dilation}
     return Arguments("tconv", "tconv.conv_transpose", args, None if exact else tuple(crop))
@@ -133,10 +148,28 @@ def to_jax(c: Canonical) -> Arguments:
             break
     else:
         padding = tuple((ke - 1 - b, ke - 1 - e) for ke, b, e in zip(c.effective_kernel, c.begin, c.end))
-    args = {"strides": c.stride, "padding": padding, "rhs_dilation": c.dilation, "transpose_kernel": True}
-    return Arguments(
-        "jax", "jax.lax.conv_transpose", args, None, ("dimension_numbers default: ('NHWC', 'HWIO', 'NHWC'); no groups",)
-    )
+    args = {
+        "strides": c.stride,
+        "padding": padding,
+        "rhs_dilation": c.dilation,
+        "dimension_numbers": jax_dimension_numbers(c.ndim),
+        "transpose_kernel": True,
+    }
+    note = "channels-last lhs, kernel (*k, O, I); JAX has no groups in conv_transpose"
+    return Arguments("jax", "jax.lax.conv_transpose", args, None, (note,), inputs=("lhs", "rhs"), sequences=True)
+
+
+def jax_dimension_numbers(ndim: int) -> tuple[str, str, str]:
+    """JAX's own default ``dimension_numbers`` for ``ndim`` spatial axes (channels last), spelled out.
+
+    ``lax.conv_transpose`` picks ``('NHC', 'HIO', 'NHC')``, ``('NHWC', 'HWIO', 'NHWC')`` or
+    ``('NHWDC', 'HWDIO', 'NHWDC')`` by rank; other ranks take further letters.
+
+    >>> jax_dimension_numbers(1), jax_dimension_numbers(3)
+    (('NHC', 'HIO', 'NHC'), ('NHWDC', 'HWDIO', 'NHWDC'))
+    """
+    spatial = ("HWD" + "EFGJKLMPQRSTUVXYZ")[:ndim]
+    return (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
 
 
 _WRITERS = {
