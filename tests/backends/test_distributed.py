@@ -19,7 +19,7 @@ import tconv  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, memory_limit="512MiB", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, memory_limit="512MiB", dashboard_address=":0"
     )
     with cluster, distributed.Client(cluster) as c:
         yield c

@@ -483,6 +483,22 @@ def test_cli_to_jax_code_runs_in_jax(ndim, capsys):
         ["--from", "torch", "--to", "onnx", "--kernel", "3", "--stride", "x"],
         ["--from", "tensorflow", "--to", "torch", "--kernel", "3", "--padding", "same"],
         ["--from", "torch", "--to", "keras"],
+        ["--from", "jax", "--to", "tconv", "--kernel", "3", "--padding", "1:x"],
+        ["--from", "jax", "--to", "tconv", "--kernel", "3", "--padding", "1:2:3"],
+        [
+            "--from",
+            "tensorflow",
+            "--to",
+            "jax",
+            "--kernel",
+            "3",
+            "--stride",
+            "2",
+            "--output-shape",
+            "5",
+            "--input",
+            "1",
+        ],
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(argv, capsys):

@@ -95,6 +95,19 @@ def _pieces(segments: list[tuple[int, int]], start: int, size: int) -> list[_Pie
     return out
 
 
+def _gather(segments, starts, sizes, source: str, batch_block: int):
+    """The task arguments that assemble the window ``[start, start + size)`` on every axis.
+
+    Returns ``(spec, keys)``: per contributing block (one per combination of per-axis pieces) the
+    source and destination slices, and the block's key in ``source``.
+    """
+    spec, keys = [], []
+    for combo in itertools.product(*(_pieces(seg, st, n) for seg, st, n in zip(segments, starts, sizes))):
+        spec.append((tuple(slice(p.frm, p.frm + p.n) for p in combo), tuple(slice(p.at, p.at + p.n) for p in combo)))
+        keys.append((source, batch_block, 0, *(p.block for p in combo)))
+    return spec, keys
+
+
 def _min_chunk(g: Geometry) -> tuple[int, ...]:
     """The smallest spatial chunk whose windows reach only the neighbouring blocks."""
     if g.transposed:
@@ -275,7 +288,7 @@ def conv_transpose(
     # Layer 1: each input block's full transposed convolution (no crop, no bias).
     full_name = f"tconv-full-{token}"
     w_key, args = _key_of(weight), (g.stride, 0, 0, g.groups, g.dilation)
-    layer1 = {
+    layer1: dict[Any, Any] = {
         (full_name, *idx): (_block_full, (xb.name, *idx), w_key, args, method, compute)
         for idx in itertools.product(*(range(len(c)) for c in xb.chunks))
     }
@@ -286,23 +299,12 @@ def conv_transpose(
     ]
     out_chunks = [output_chunks(ch, s, o, True) for ch, s, o in zip(xb.chunks[2:], g.stride, computed.large)]
     name = f"tconv-conv-transpose-{token}"
-    layer2 = {}
+    layer2: dict[Any, Any] = {}
     for bn, n in enumerate(xb.chunks[0]):
         for J in itertools.product(*(range(len(c)) for c in out_chunks)):
             sizes = tuple(c[a] for c, a in zip(out_chunks, J))
-            per_axis = [
-                _pieces(seg, sum(c[:a]) + b, size)
-                for seg, c, a, b, size in zip(segments, out_chunks, J, computed.begin, sizes)
-            ]
-            spec, keys = [], []
-            for combo in itertools.product(*per_axis):
-                spec.append(
-                    (
-                        tuple(slice(p.frm, p.frm + p.n) for p in combo),
-                        tuple(slice(p.at, p.at + p.n) for p in combo),
-                    )
-                )
-                keys.append((full_name, bn, 0, *(p.block for p in combo)))
+            starts = tuple(sum(c[:a]) + b for c, a, b in zip(out_chunks, J, computed.begin))
+            spec, keys = _gather(segments, starts, sizes, full_name, bn)
             shape = (n, g.large_channels, *sizes)
             bias_here = _key_of(bias) if padding_mode == "zeros" else None
             cast = result if padding_mode == "zeros" else compute
@@ -374,7 +376,7 @@ def conv(
     token = tokenize(xb, weight, bias, g, padding_mode)
     segments = [[(c + sh, n) for c, n in zip(_starts(ch), ch)] for ch, sh in zip(xb.chunks[2:], shift)]
     name = f"tconv-conv-{token}"
-    layer = {}
+    layer: dict[Any, Any] = {}
     w_key, b_key = _key_of(weight), _key_of(bias)
     for bn, n in enumerate(xb.chunks[0]):
         for J in itertools.product(*(range(len(c)) for c in out_chunks)):
@@ -383,16 +385,7 @@ def conv(
             # Output q reads q·s − b + t·d: the window from first·s − b, of span (size−1)·s + k_eff.
             span = tuple((m - 1) * s + ke for m, s, ke in zip(sizes, g.stride, g.effective_kernel))
             starts = tuple(q * s - b for q, s, b in zip(first, g.stride, g.begin))
-            per_axis = [_pieces(seg, st, sp) for seg, st, sp in zip(segments, starts, span)]
-            spec, keys = [], []
-            for combo in itertools.product(*per_axis):
-                spec.append(
-                    (
-                        tuple(slice(p.frm, p.frm + p.n) for p in combo),
-                        tuple(slice(p.at, p.at + p.n) for p in combo),
-                    )
-                )
-                keys.append((xb.name, bn, 0, *(p.block for p in combo)))
+            spec, keys = _gather(segments, starts, span, xb.name, bn)
             shape = (n, g.large_channels, *span)
             conv_args = (g.stride, g.dilation, g.groups, sizes)
             layer[(name, bn, 0, *J)] = (_conv_block, shape, compute, result, spec, w_key, b_key, conv_args, *keys)
