@@ -82,18 +82,20 @@ def namespace(*arrays, names=("x", "weight", "bias")):
         The arrays come from different libraries (the message names each), or from one that
         array-api-compat does not know (the message lists the supported ones).
     """
-    present = [(n, a) for n, a in zip((*names, *(f"array {j}" for j in range(len(names), len(arrays)))), arrays)]
-    present = [(n, a) for n, a in present if a is not None]
-    libraries = {library(a) for _, a in present}
-    if len(libraries) > 1:
-        which = ", ".join(f"{n} is a {library(a)} array" for n, a in present)
-        raise TConvTypeError(f"x, weight and bias must come from one array library: {which}")
+    present = [a for a in arrays if a is not None]
     try:
-        return array_namespace(*[a for _, a in present])
+        return array_namespace(*present)  # the common case costs nothing more than this
     except TypeError:
-        raise TConvTypeError(
-            f"arrays of library {libraries.pop()!r} are not supported; tconv supports {', '.join(SUPPORTED)}"
-        ) from None
+        pass
+    labels = (*names, *(f"array {j}" for j in range(len(names), len(arrays))))
+    named = [(n, a) for n, a in zip(labels, arrays) if a is not None]
+    libraries = {library(a) for a in present}
+    if len(libraries) > 1:
+        which = ", ".join(f"{n} is a {library(a)} array" for n, a in named)
+        raise TConvTypeError(f"x, weight and bias must come from one array library: {which}")
+    raise TConvTypeError(
+        f"arrays of library {libraries.pop()!r} are not supported; tconv supports {', '.join(SUPPORTED)}"
+    )
 
 
 _MUTABLE: dict[type, bool] = {np.ndarray: True}
