@@ -74,7 +74,7 @@ def _prepare(x, weight, bias):
 
 
 def _finish(xp, y, bias, g: Geometry, result_dtype):
-    if bias is not None:  # y is a fresh array made by the method: add in place, no second output
+    if bias is not None:  # y is a fresh array made by the method: add in place (JAX: `+=` makes a new array)
         y += xp.reshape(xp.astype(bias, y.dtype, copy=False), (-1, *(1,) * g.ndim))
     y = xp.astype(y, result_dtype, copy=False)
     return y[0, ...] if g.batch is None else y

@@ -138,6 +138,14 @@ def test_small_chunks_are_rechunked_or_refused():
         backend.conv_transpose(x, w, small_chunks="raise")
     with pytest.raises(tconv.TConvError, match="at least 5 cells"):
         backend.conv(x, w, small_chunks="raise")
+    # Dask's own remainder: a last chunk smaller than the reach is accepted, and still exact.
+    tail = da.ones((1, 1, 22), chunks=(1, 1, 5))
+    np.testing.assert_array_equal(
+        backend.conv_transpose(tail, w, small_chunks="raise").compute(), tconv.conv_transpose(np.ones((1, 1, 22)), w)
+    )
+    np.testing.assert_array_equal(
+        backend.conv(tail, w, small_chunks="raise").compute(), tconv.conv(np.ones((1, 1, 22)), w)
+    )
 
 
 def test_mixing_libraries_names_both():

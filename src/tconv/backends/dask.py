@@ -165,7 +165,7 @@ def _conv_block(shape, compute, result, spec, weight, bias, conv_args, *blocks):
 # ---- arguments -------------------------------------------------------------------------------------
 
 
-def _small(name: str, a, x):
+def _small(name: str, a):
     """``weight``/``bias`` as something every task can hold whole: a NumPy array or a one-chunk Dask array."""
     import dask.array as da
 
@@ -186,7 +186,7 @@ def _prepare(x, weight, bias, small_chunks, method):
     methods.check_method(method)
     if small_chunks not in ("rechunk", "raise"):
         raise TConvError(f"small_chunks={small_chunks!r} must be 'rechunk' or 'raise'")
-    weight, bias = _small("weight", weight, x), _small("bias", bias, x)
+    weight, bias = _small("weight", weight), _small("bias", bias)
     for name, a in (("x", x), ("weight", weight), ("bias", bias)):
         if a is not None and a.dtype.kind not in "biuf":
             raise TConvTypeError(f"{name} must hold real numbers; got dtype {a.dtype}")
@@ -196,11 +196,15 @@ def _prepare(x, weight, bias, small_chunks, method):
 
 
 def _rechunk(x, g: Geometry, small_chunks: str):
-    """``x`` batched, channels in one chunk, spatial chunks at least :func:`_min_chunk` (or refused)."""
+    """``x`` batched, channels in one chunk, spatial chunks at least :func:`_min_chunk` (or refused).
+
+    The last chunk of an axis may be smaller (Dask leaves the remainder there): it only makes the
+    last output chunk gather from one block more.
+    """
     x = x if g.batch is not None else x[None]
     chunks: dict[int, Any] = {1: -1} if len(x.chunks[1]) > 1 else {}
     for a, (have, need, n) in enumerate(zip(x.chunks[2:], _min_chunk(g), x.shape[2:])):
-        if len(have) > 1 and min(have) < need:
+        if len(have) > 1 and min(have[:-1]) < need:
             if small_chunks == "raise":
                 raise TConvError(
                     f"x's chunks {have} on spatial axis {a} are smaller than the kernel's reach: each must hold at "
