@@ -9,7 +9,7 @@ so every multiplication is useful (none by an inserted zero) and the additions a
 slices, never element by element. The crop ``[b, b + o)`` is taken at the end.
 
 This is the readable version, run for every array library (torch tensors included). NumPy arrays
-go to :mod:`tconv.fast_numpy`: the same product and col2im, arranged for speed (batch folded,
+go to :mod:`tconv.methods.gemm_numpy`: the same product and col2im, arranged for speed (batch folded,
 col2im into the cropped output, tiles, threads); the two are tested equal.
 """
 
