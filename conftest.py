@@ -1,5 +1,5 @@
 """Collection rules for the doctests in ``src/`` and ``docs/``: a module or page that needs an optional
-extra (torch, matplotlib, onnx) is skipped when that extra is not installed, so the core-only run
+extra (torch, matplotlib, onnx, dask) is skipped when that extra is not installed, so the core-only run
 (NumPy and array-api-compat alone) collects cleanly."""
 
 import importlib.util
@@ -8,6 +8,7 @@ _NEEDS = {
     "torch": ["src/tconv/torch/*", "docs/torch.md"],
     "matplotlib": ["src/tconv/explainer/image.py"],
     "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md"],
+    "dask": ["src/tconv/backends/dask.py"],
 }
 
 collect_ignore_glob = [

@@ -12,12 +12,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from tconv import methods, padding_modes
+from tconv import backends, methods, padding_modes
 from tconv.arguments import Padding, conv_geometry, transpose_geometry
 from tconv.arrays import (
     as_array,
     check_memory,
     compute_dtype,
+    device_of,
     itemsize,
     namespace,
     prod,
@@ -75,10 +76,10 @@ def _prepare(x, weight, bias):
 
 
 def _finish(xp, y, bias, g: Geometry, result_dtype):
-    if bias is not None:  # y is a fresh array made by the method: add in place, no second output
+    if bias is not None:  # y is a fresh array made by the method: add in place (JAX: `+=` makes a new array)
         y += xp.reshape(xp.astype(bias, y.dtype, copy=False), (-1, *(1,) * g.ndim))
     y = xp.astype(y, result_dtype, copy=False)
-    return y[0] if g.batch is None else y
+    return y[0, ...] if g.batch is None else y
 
 
 def conv_transpose(
@@ -103,8 +104,10 @@ def conv_transpose(
     Parameters
     ----------
     x
-        ``(N, C_in, *i)``, or unbatched ``(C_in, *i)``: a NumPy array, an array-like, or an array of
-        another array-API library (torch tensors through :mod:`tconv.torch` for autograd).
+        ``(N, C_in, *i)``, or unbatched ``(C_in, *i)``: a NumPy array or array-like, a torch tensor
+        (:mod:`tconv.torch` for autograd), a JAX array (inside ``jax.jit``/``grad``/``vmap`` too), an
+        array-api-strict array — or a Dask array, which gives a lazy Dask array computed chunk by
+        chunk (:mod:`tconv.backends.dask`).
     weight
         ``(C_in, C_out/groups, *k)``, PyTorch's layout; its rank decides the number of spatial axes.
     bias
@@ -146,6 +149,13 @@ def conv_transpose(
             [0, 0, 2]]])
     """
     methods.check_method(method, METHODS)
+    if backends.is_dask(x):  # chunk by chunk, lazily: overlap-add of the blocks' outputs
+        from tconv.backends import dask
+
+        return dask.conv_transpose(
+            x, weight, bias, stride, padding, output_padding, groups, dilation,
+            output_size=output_size, padding_mode=padding_mode, method=method,
+        )  # fmt: skip
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_transpose_geometry,
@@ -169,7 +179,7 @@ def conv_transpose(
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
     if xb.shape[0] == 0:
-        y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=x.device)
+        y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=device_of(x))
     else:
         y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed)
     if computed is not g:
@@ -235,6 +245,10 @@ def conv(
     array([[[21, 32, 43]]])
     """
     methods.check_method(method, CONV_METHODS)
+    if backends.is_dask(x):  # chunk by chunk, lazily: each output chunk reads a halo
+        from tconv.backends import dask
+
+        return dask.conv(x, weight, bias, stride, padding, dilation, groups, padding_mode=padding_mode, method=method)
     xp, x, weight, bias = _prepare(x, weight, bias)
     g = _geometry(
         _cached_conv_geometry,

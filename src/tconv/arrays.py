@@ -2,8 +2,15 @@
 
 Methods are written once against the array API standard: they ask an array for its namespace
 (``xp``) and use only what the standard offers — ``zeros``, ``reshape``, ``permute_dims``,
-``matmul``, ``take``, ``flip``, strided slicing and slice assignment. ``array-api-compat`` bridges
-NumPy and PyTorch to it, so ``tconv.torch`` runs this very code on tensors of any device.
+``matmul``, ``take``, ``flip``, strided slicing, and indexing with an ellipsis wherever fewer indices
+than axes are given. ``array-api-compat`` bridges NumPy, PyTorch, JAX and Dask to it, so the same
+code runs on ``array_api_strict`` (the standard's reference), torch tensors of any device and JAX
+arrays — inside ``jax.jit`` too, since every shape comes from the (static) geometry.
+
+Writes go through :func:`set_at` and :func:`add_at`: ``a[index] = v`` / ``a[index] += v`` in place
+where the library allows it (NumPy, torch, array-api-strict: no copy, no cost), and a functional
+update where arrays are immutable (JAX), by ``array_api_extra.at`` — ``a.at[index].add(v)`` there,
+which ``jax.grad`` differentiates.
 
 This module also holds the few helpers every method shares: turning array-likes into arrays, the
 dtype policy, the zero-filled ``window`` that implements every crop and pad, and the memory guard.
@@ -16,13 +23,19 @@ import math
 import os
 
 import numpy as np
-from array_api_compat import array_namespace, is_array_api_obj
+from array_api_compat import array_namespace, is_array_api_obj, is_jax_array
+from array_api_compat import device as device_of
 
 from tconv.errors import TConvError, TConvTypeError
 
 __all__ = [
     "as_array",
     "namespace",
+    "library",
+    "SUPPORTED",
+    "set_at",
+    "add_at",
+    "device_of",
     "compute_dtype",
     "window",
     "check_memory",
@@ -46,12 +59,87 @@ def as_array(name: str, value):
     return arr
 
 
-def namespace(*arrays):
-    """The one array namespace shared by ``arrays`` (None entries are skipped)."""
+#: The array libraries tconv is tested with (``tconv.conv_transpose`` sends Dask arrays to
+#: :mod:`tconv.backends.dask`; the others run the methods directly).
+SUPPORTED = ("numpy", "torch", "jax", "array_api_strict", "dask")
+
+
+def library(a) -> str:
+    """The library an array comes from, by the top-level module of its type: ``'numpy'``, ``'torch'``, ...
+
+    >>> library(np.zeros(2))
+    'numpy'
+    """
+    return type(a).__module__.split(".")[0].replace("jaxlib", "jax")
+
+
+def namespace(*arrays, names=("x", "weight", "bias")):
+    """The one array namespace shared by ``arrays`` (None entries are skipped; ``names`` name them).
+
+    Raises
+    ------
+    TConvTypeError
+        The arrays come from different libraries (the message names each), or from one that
+        array-api-compat does not know (the message lists the supported ones).
+    """
+    present = [a for a in arrays if a is not None]
     try:
-        return array_namespace(*[a for a in arrays if a is not None])
-    except TypeError as exc:
-        raise TConvTypeError(f"x, weight and bias must come from one array library: {exc}") from None
+        return array_namespace(*present)  # the common case costs nothing more than this
+    except TypeError:
+        pass
+    labels = (*names, *(f"array {j}" for j in range(len(names), len(arrays))))
+    named = [(n, a) for n, a in zip(labels, arrays) if a is not None]
+    libraries = {library(a) for a in present}
+    if len(libraries) > 1:
+        which = ", ".join(f"{n} is a {library(a)} array" for n, a in named)
+        raise TConvTypeError(f"x, weight and bias must come from one array library: {which}")
+    raise TConvTypeError(
+        f"arrays of library {libraries.pop()!r} are not supported; tconv supports {', '.join(SUPPORTED)}"
+    )
+
+
+_MUTABLE: dict[type, bool] = {np.ndarray: True}
+
+
+def _is_mutable(a) -> bool:
+    # Cached per type: the test is made once per array type, not on every slice of a hot loop.
+    # JAX arrays (and tracers inside jit/grad) are immutable; every other supported library writes in place.
+    kind = type(a)
+    mutable = _MUTABLE.get(kind)
+    if mutable is None:
+        mutable = _MUTABLE[kind] = not is_jax_array(a)
+    return mutable
+
+
+def set_at(a, index, value):
+    """``a[index] = value``: in place when ``a``'s library allows it, otherwise a new array (JAX).
+
+    Always use the result: ``a = set_at(a, index, value)``. ``a`` must be an array the caller made
+    (the in-place branch writes to it).
+
+    >>> set_at(np.zeros(4), (slice(None, None, 2),), 1.0)
+    array([1., 0., 1., 0.])
+    """
+    if _is_mutable(a):
+        a[index] = value
+        return a
+    import array_api_extra as xpx  # only for immutable arrays: NumPy and torch never import it
+
+    return xpx.at(a, index).set(value)
+
+
+def add_at(a, index, value):
+    """``a[index] += value``: in place when ``a``'s library allows it, otherwise a new array (JAX).
+
+    >>> add_at(np.ones(3), (slice(1, None),), np.array([1.0, 2.0]))
+    array([1., 2., 3.])
+    """
+    if _is_mutable(a):
+        a[index] += value
+        return a
+    import array_api_extra as xpx
+
+    return xpx.at(a, index).add(value)
 
 
 def compute_dtype(xp, *arrays):
@@ -89,12 +177,12 @@ def window(a, begin, size):
     have = a.shape[a.ndim - nd :]
     if all(0 <= b and b + n <= h for b, n, h in zip(begin, size, have)):
         return a[(..., *(slice(b, b + n) for b, n in zip(begin, size)))]
-    out = xp.zeros((*a.shape[: a.ndim - nd], *size), dtype=a.dtype, device=a.device)
+    out = xp.zeros((*a.shape[: a.ndim - nd], *size), dtype=a.dtype, device=device_of(a))
     # Overlap of [b, b+n) with [0, h) on each axis, in the coordinates of `a` and of `out`.
     src = tuple(slice(max(b, 0), min(b + n, h)) for b, n, h in zip(begin, size, have))
     dst = tuple(slice(r.start - b, r.stop - b) for r, b in zip(src, begin))
     if all(r.start < r.stop for r in src):
-        out[(..., *dst)] = a[(..., *src)]
+        out = set_at(out, (..., *dst), a[(..., *src)])
     return out
 
 

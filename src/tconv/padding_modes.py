@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace
 
-from tconv.arrays import window
+from tconv.arrays import device_of, window
 from tconv.errors import TConvError
 
 __all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold"]
@@ -85,7 +85,7 @@ def pad(x, pairs, mode: str):
         )
     for a, (b, e) in enumerate(pairs):
         axis = x.ndim - nd + a
-        index = xp.asarray(_source(x.shape[axis], b, e, mode), dtype=xp.int64, device=x.device)
+        index = xp.asarray(_source(x.shape[axis], b, e, mode), dtype=xp.int64, device=device_of(x))
         x = xp.take(x, index, axis=axis)
     return x
 

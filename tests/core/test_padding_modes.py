@@ -35,7 +35,7 @@ def periodic_conv_transpose(x, w, stride, dilation, begin, size):
 
 
 @pytest.mark.parametrize("nd", [1, 2])
-def test_circular_is_the_periodic_transposed_convolution(nd):
+def test_circular_is_the_periodic_transposed_convolution(nd, xp):
     """A lattice of n sites, stride s: circular conv_transpose equals the modular-index sum — even
     when the kernel wraps around more than once (padding larger than n)."""
     rng = np.random.default_rng(nd)
@@ -45,21 +45,30 @@ def test_circular_is_the_periodic_transposed_convolution(nd):
         w = rng.standard_normal((3, 2, *(kernel,) * nd))
         op = n - ((i - 1) * stride + dilation * (kernel - 1) + 1 - 2 * padding)
         got = tconv.conv_transpose(
-            x, w, stride=stride, padding=padding, output_padding=op, dilation=dilation, padding_mode="circular"
+            xp.asarray(x),
+            xp.asarray(w),
+            stride=stride,
+            padding=padding,
+            output_padding=op,
+            dilation=dilation,
+            padding_mode="circular",
         )
+        got = xp.to_numpy(got)
         expected = periodic_conv_transpose(x, w, (stride,) * nd, (dilation,) * nd, (padding,) * nd, (n,) * nd)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pad_and_pad_adjoint_are_adjoint(mode):
+def test_pad_and_pad_adjoint_are_adjoint(mode, xp):
     rng = np.random.default_rng(3)
-    for _ in range(20):
+    for _ in range(4 if xp.name == "jax" else 20):  # JAX compiles each new shape: fewer, same checks
         sizes = tuple(int(n) for n in rng.integers(2, 6, 2))
         pairs = tuple((int(rng.integers(0, n)), int(rng.integers(0, n))) for n in sizes)
         x = rng.standard_normal((2, *sizes))
         z = rng.standard_normal((2, *(n + b + e for n, (b, e) in zip(sizes, pairs))))
-        assert np.isclose(np.vdot(pad(x, pairs, mode), z), np.vdot(x, pad_adjoint(z, sizes, pairs, mode)))
+        padded = xp.to_numpy(pad(xp.asarray(x), pairs, mode))
+        folded = xp.to_numpy(pad_adjoint(xp.asarray(z), sizes, pairs, mode))
+        assert np.isclose(np.vdot(padded, z), np.vdot(x, folded))
 
 
 def test_unbatched_bias_and_output_size():

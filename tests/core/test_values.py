@@ -1,5 +1,6 @@
 """Values and dtypes: integers are exact, floats keep their dtype (summed in at least float32),
-array-likes are accepted, and NaN and inf pass through like any other number.
+array-likes are accepted, and NaN and inf pass through like any other number — on every array
+library (the ``xp`` fixture: NumPy, array-api-strict, torch, JAX where installed).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ METHODS = pytest.mark.parametrize("method", tconv.METHODS)
 
 @METHODS
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-def test_float_dtype_is_kept(dtype, method):
-    x, w = np.ones((2, 3, 4), dtype), np.ones((3, 2, 3), dtype)
-    assert tconv.conv_transpose(x, w, bias=np.ones(2, dtype), stride=2, method=method).dtype == dtype
-    assert tconv.conv(tconv.conv_transpose(x, w, method=method), w).dtype == dtype
+def test_float_dtype_is_kept(dtype, method, xp):
+    x, w, b = (xp.asarray(np.ones(shape, dtype)) for shape in ((2, 3, 4), (3, 2, 3), (2,)))
+    y = tconv.conv_transpose(x, w, bias=b, stride=2, method=method)
+    assert xp.is_own(y) and y.dtype == xp.dtype(dtype)
+    assert tconv.conv(tconv.conv_transpose(x, w, method=method), w).dtype == xp.dtype(dtype)
 
 
 @METHODS
@@ -32,38 +34,40 @@ def test_float_dtype_is_kept(dtype, method):
         ("float32", "float64", "float64"),
     ],
 )
-def test_result_dtype_of_mixed_inputs(x_dtype, w_dtype, expected, method):
-    y = tconv.conv_transpose(np.ones((1, 2, 3), x_dtype), np.ones((2, 1, 2), w_dtype), method=method)
-    assert y.dtype == expected
-    np.testing.assert_array_equal(y, [[[2, 4, 4, 2]]])  # 2 channels of ones, k = 2 → 2·[1, 2, 2, 1]
+def test_result_dtype_of_mixed_inputs(x_dtype, w_dtype, expected, method, xp):
+    x, w = xp.asarray(np.ones((1, 2, 3), x_dtype)), xp.asarray(np.ones((2, 1, 2), w_dtype))
+    y = tconv.conv_transpose(x, w, method=method)
+    assert y.dtype == xp.dtype(expected)
+    np.testing.assert_array_equal(xp.to_numpy(y), [[[2, 4, 4, 2]]])  # 2 channels of ones, k = 2 → 2·[1, 2, 2, 1]
 
 
 @METHODS
-def test_integers_are_exact_beyond_float64(method):
+def test_integers_are_exact_beyond_float64(method, xp):
     # x·w = (2⁴⁰ + 1)(2²⁰ + 1) = 2⁶⁰ + 2⁴⁰ + 2²⁰ + 1, which float64 (53 bits) cannot hold; the second
     # output adds 2·(2²⁰ + 1) = 2²¹ + 2 more. Python's integers give the expected values exactly.
     a, b = 2**40 + 1, 2**20 + 1
-    y = tconv.conv_transpose([[[a, 1]]], [[[b, 2]]], method=method)
-    assert y.dtype == np.int64
-    assert y.tolist() == [[[a * b, 2 * a + b, 2]]]
+    y = tconv.conv_transpose(xp.asarray(np.array([[[a, 1]]])), xp.asarray(np.array([[[b, 2]]])), method=method)
+    assert y.dtype == xp.xp.int64
+    assert xp.to_numpy(y).tolist() == [[[a * b, 2 * a + b, 2]]]
     assert float(a * b) != a * b  # the test would fail if anything went through float64
 
 
 @METHODS
-def test_integers_are_exact_beyond_float32(method):
+def test_integers_are_exact_beyond_float32(method, xp):
     # 2²⁵ + 1 is not a float32: an integer computation must not pass through float32.
-    y = tconv.conv_transpose([[[2**25 + 1, 3]]], [[[1, 1]]], stride=1, method=method)
-    assert y.tolist() == [[[2**25 + 1, 2**25 + 4, 3]]]
+    x, w = xp.asarray(np.array([[[2**25 + 1, 3]]], np.int32)), xp.asarray(np.array([[[1, 1]]], np.int32))
+    y = tconv.conv_transpose(x, w, stride=1, method=method)
+    assert xp.to_numpy(y).tolist() == [[[2**25 + 1, 2**25 + 4, 3]]]
 
 
 @METHODS
-def test_float16_is_summed_in_float32(method):
+def test_float16_is_summed_in_float32(method, xp):
     # 3000 input channels of 1 times a weight of 1: the sum is 3000, which float16 holds exactly
     # (its spacing there is 2). Summed in float16 it would stop at 2048, where 2048 + 1 rounds back
     # to 2048.
-    x, w = np.ones((1, 3000, 1), np.float16), np.ones((3000, 1, 1), np.float16)
+    x, w = xp.asarray(np.ones((1, 3000, 1), np.float16)), xp.asarray(np.ones((3000, 1, 1), np.float16))
     y = tconv.conv_transpose(x, w, method=method)
-    assert y.dtype == np.float16 and y.item() == 3000
+    assert y.dtype == xp.xp.float16 and xp.to_numpy(y).item() == 3000
 
 
 @METHODS
@@ -77,18 +81,21 @@ def test_array_likes_are_accepted(method):
 
 
 @METHODS
-def test_nan_reaches_exactly_the_outputs_its_input_touches(method):
+def test_nan_reaches_exactly_the_outputs_its_input_touches(method, xp):
     # x = [nan, 1, 2], w = [1, 2], s = 3: F = 8; x[0] stamps at 0, 1 (both nan), x[1] at 3, 4,
     # x[2] at 6, 7; positions 2 and 5 are touched by nobody and stay 0.
-    y = tconv.conv_transpose([[[np.nan, 1, 2]]], [[[1.0, 2.0]]], stride=3, method=method)
-    np.testing.assert_array_equal(y, [[[np.nan, np.nan, 0, 1, 2, 0, 2, 4]]])
+    x, w = xp.asarray(np.array([[[np.nan, 1, 2]]])), xp.asarray(np.array([[[1.0, 2.0]]]))
+    y = tconv.conv_transpose(x, w, stride=3, method=method)
+    np.testing.assert_array_equal(xp.to_numpy(y), [[[np.nan, np.nan, 0, 1, 2, 0, 2, 4]]])
 
 
 @METHODS
-def test_inf_in_the_input_adds_like_a_number(method):
+def test_inf_in_the_input_adds_like_a_number(method, xp):
     # x = [inf, 1], w = [1, −1], s = 1: y = [inf·1, inf·(−1) + 1·1, 1·(−1)] = [inf, −inf, −1].
-    y = tconv.conv_transpose([[[np.inf, 1.0]]], [[[1.0, -1.0]]], method=method)
-    np.testing.assert_array_equal(y, [[[np.inf, -np.inf, -1.0]]])
+    y = tconv.conv_transpose(
+        xp.asarray(np.array([[[np.inf, 1.0]]])), xp.asarray(np.array([[[1.0, -1.0]]])), method=method
+    )
+    np.testing.assert_array_equal(xp.to_numpy(y), [[[np.inf, -np.inf, -1.0]]])
 
 
 ZEROS_TIMES_WEIGHT = {  # methods that multiply the weight by zeros the definition does not have

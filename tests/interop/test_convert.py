@@ -240,7 +240,9 @@ def _tf_case(case, x, w):
     if case["api"] == "keras":
         c = cv.from_keras((k,) * nd, case["strides"], case["padding"], case["output_padding"], case["dilation_rate"])
     else:
-        c = cv.from_tensorflow((k,), case["strides"], case["padding"], (case["output_shape"],), x.shape[1:-1])
+        c = cv.from_tensorflow(
+            (k,), case["strides"], case["padding"], (case["output_shape"],), x.shape[1:-1], case.get("dilations", 1)
+        )
     y = reference(c, cv.activations_to_torch(x.astype(np.float64)), cv.kernel_to_torch(w.astype(np.float64), "keras"))
     return cv.activations_from_torch(y)
 
@@ -252,6 +254,48 @@ def test_tensorflow_keras_stored_outputs():
         np.testing.assert_allclose(
             _tf_case(case, data[f"{n}_x"], data[f"{n}_w"]), data[f"{n}_y"], rtol=1e-4, atol=1e-4, err_msg=str(case)
         )
+
+
+def test_jax_stored_outputs_through_to_tconv():
+    """The writer against the real library: JAX's arguments read by from_jax (with the input size),
+    written by to_tconv, run by tconv and cropped by apply_crop give JAX's stored output — also where
+    the window lies wholly outside the full output, where JAX returned zeros."""
+    meta, data = _load("jax")
+    outside = 0
+    for n, case in enumerate(meta["cases"]):
+        x, w, y = data[f"{n}_x"], data[f"{n}_w"], data[f"{n}_y"]
+        dn = case["dimension_numbers"]
+        lhs, rhs = (dn[0], dn[1]) if dn else (None, None)
+        xt = cv.activations_to_torch(x.astype(np.float64), lhs)
+        wt = cv.kernel_to_torch(w.astype(np.float64), "jax", transpose_kernel=case["transpose_kernel"], rhs_spec=rhs)
+        padding = case["padding"] if isinstance(case["padding"], str) else [tuple(p) for p in case["padding"]]
+        c = cv.from_jax(wt.shape[2:], case["strides"], padding, case["rhs_dilation"], input=xt.shape[2:])
+        a = cv.to_tconv(c)
+        got = cv.apply_crop(tconv.conv_transpose(xt, wt, **a.args), a.crop)
+        np.testing.assert_allclose(cv.activations_from_torch(got, lhs), y, rtol=1e-4, atol=1e-4, err_msg=str(case))
+        full = c.output_size(xt.shape[2:])  # o; F = o + b + e
+        if any(b >= o + b + e or b + o <= 0 for b, e, o in zip(c.begin, c.end, full)):
+            assert not y.any(), case  # JAX's answer there: zeros
+            outside += 1
+    assert outside >= 2  # the stored corner cases: past the end, and before the start
+
+
+def test_tensorflow_accepts_exactly_the_output_shapes_from_tensorflow_accepts():
+    """tf.nn.conv_transpose's own verdict on a grid of output shapes (stored): VALID takes, for one
+    input, every o in k_eff − s + 1 .. k_eff + s − 1 — smaller than k_eff too."""
+    _, data = _load("tensorflow")
+    grid = json.loads(str(data["accepts"]))
+    smaller = 0
+    for i, k, s, d, o, padding, accepted in grid:
+        try:
+            cv.from_tensorflow(k, s, padding, o, i, d)
+            ours = True
+        except tconv.TConvError as exc:
+            ours = False
+            assert "TensorFlow needs" in str(exc) and "refuses it" not in str(exc)
+        assert ours == accepted, (i, k, s, d, o, padding)
+        smaller += accepted and padding == "VALID" and o < d * (k - 1) + 1
+    assert len(grid) > 1000 and smaller > 10
 
 
 def test_keras_refusals_match_tensorflow():
@@ -283,7 +327,12 @@ def test_tensorflow_live():
         x, w = data[f"{n}_x"], data[f"{n}_w"]
         if case["api"] == "tf.nn":
             y = tf.nn.conv_transpose(
-                x, w, [1, case["output_shape"], w.shape[-2]], strides=case["strides"], padding=case["padding"]
+                x,
+                w,
+                [1, case["output_shape"], w.shape[-2]],
+                strides=case["strides"],
+                padding=case["padding"],
+                dilations=case.get("dilations", 1),
             )
         else:
             layer = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)[x.ndim - 3](
@@ -393,6 +442,39 @@ def test_cli_json_through_tconv_main(capsys):
     assert doc["output_size"] == [8, 10]
 
 
+JAX_DEFAULTS = {1: "('NHC', 'HIO', 'NHC')", 2: "('NHWC', 'HWIO', 'NHWC')", 3: "('NHWDC', 'HWDIO', 'NHWDC')"}
+
+
+def _jax_code(capsys, kernel: str) -> str:
+    argv = ["convert", "--from", "torch", "--to", "jax", "--kernel", kernel, "--stride", "2", "--padding", "1"]
+    assert main([*argv, "--output-padding", "1"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("jax: ")]
+    return line[len("jax: ") :]
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_cli_to_jax_prints_sequences_and_the_rank_s_dimension_numbers(ndim, capsys):
+    code = _jax_code(capsys, ",".join(["3"] * ndim))
+    assert (
+        code.startswith("jax.lax.conv_transpose(lhs, rhs, strides=(2,")
+        and f"dimension_numbers={JAX_DEFAULTS[ndim]}" in code
+    )
+    assert "rhs_dilation=(1," in code and "strides=2," not in code
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_cli_to_jax_code_runs_in_jax(ndim, capsys):
+    jax = pytest.importorskip("jax")
+    code = _jax_code(capsys, ",".join(["3"] * ndim))
+    rng = np.random.default_rng(ndim)
+    x, w = rng.standard_normal((1, 2, *(4,) * ndim)), rng.standard_normal((2, 3, *(3,) * ndim))  # torch layouts
+    lhs = cv.activations_from_torch(x)  # channels last
+    rhs = cv.kernel_from_torch(w, "jax")  # (*k, O, I), transpose_kernel=True
+    y = eval(code, {"jax": jax, "lhs": lhs, "rhs": rhs})
+    expected = tconv.conv_transpose(x, w, stride=2, padding=1, output_padding=1)
+    np.testing.assert_allclose(cv.activations_to_torch(np.asarray(y)), expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -401,6 +483,22 @@ def test_cli_json_through_tconv_main(capsys):
         ["--from", "torch", "--to", "onnx", "--kernel", "3", "--stride", "x"],
         ["--from", "tensorflow", "--to", "torch", "--kernel", "3", "--padding", "same"],
         ["--from", "torch", "--to", "keras"],
+        ["--from", "jax", "--to", "tconv", "--kernel", "3", "--padding", "1:x"],
+        ["--from", "jax", "--to", "tconv", "--kernel", "3", "--padding", "1:2:3"],
+        [
+            "--from",
+            "tensorflow",
+            "--to",
+            "jax",
+            "--kernel",
+            "3",
+            "--stride",
+            "2",
+            "--output-shape",
+            "5",
+            "--input",
+            "1",
+        ],
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(argv, capsys):

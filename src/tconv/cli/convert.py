@@ -34,11 +34,14 @@ def _ints(text: str, name: str):
 
 def _pairs(text: str) -> tuple[tuple[int, int], ...]:
     out = []
-    for part in text.split(","):
-        if ":" not in part:
-            raise TConvError(f"--padding {text!r}: give begin:end per axis, e.g. 1:0,0:1")
-        lo, hi = part.split(":")
-        out.append((int(lo), int(hi)))
+    for part in text.replace(" ", "").split(","):
+        try:
+            lo, hi = part.split(":")
+            out.append((int(lo), int(hi)))
+        except ValueError:  # no colon, two colons, or not whole numbers
+            raise TConvError(
+                f"--padding {text!r}: give begin:end whole numbers per axis, e.g. 1:0,0:1 or -2:3"
+            ) from None
     return tuple(out)
 
 

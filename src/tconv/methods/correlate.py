@@ -16,7 +16,7 @@ import math
 
 from array_api_compat import array_namespace
 
-from tconv.arrays import window
+from tconv.arrays import device_of, window
 
 __all__ = ["correlate"]
 
@@ -40,7 +40,7 @@ def correlate(x, w, *, stride, dilation, groups, start, size):
     xw = window(x, start, span)
     xw = xp.reshape(xw, (n, groups, c_in_g, *span))
     wg = xp.reshape(w, (groups, c_out // groups, c_in_g, *kernel))
-    out = xp.zeros((n, groups, c_out // groups, *size), dtype=x.dtype, device=x.device)
+    out = xp.zeros((n, groups, c_out // groups, *size), dtype=x.dtype, device=device_of(x))
     flat = (n, groups, c_in_g, math.prod(size))  # not -1: ambiguous when N = 0
     for t in itertools.product(*(range(k) for k in kernel)):
         # Tap t reads x at t·d + q·s for q = 0 .. size−1.

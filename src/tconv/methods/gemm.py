@@ -9,7 +9,7 @@ so every multiplication is useful (none by an inserted zero) and the additions a
 slices, never element by element. The crop ``[b, b + o)`` is taken at the end.
 
 This is the readable version, run for every array library (torch tensors included). NumPy arrays
-go to :mod:`tconv.fast_numpy`: the same product and col2im, arranged for speed (batch folded,
+go to :mod:`tconv.methods.gemm_numpy`: the same product and col2im, arranged for speed (batch folded,
 col2im into the cropped output, tiles, threads); the two are tested equal.
 """
 
@@ -21,7 +21,7 @@ import math
 import numpy as np
 from array_api_compat import array_namespace
 
-from tconv.arrays import window
+from tconv.arrays import add_at, device_of, window
 from tconv.methods import gemm_numpy
 
 __all__ = ["gemm", "readable"]
@@ -62,11 +62,11 @@ def readable(x, weight, geometry):
     else:
         cols = xp.reshape(w @ xp.reshape(x, (n, groups, c_in_g, p)), (n, groups, g.taps, c_out_g, *g.small))
     # cols[n, G, t, co, *i] is the column buffer.
-    full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=x.device)
+    full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=device_of(x))
     for j, t in enumerate(itertools.product(*(range(k) for k in g.kernel))):
         # Tap t of input position i lands at t·d + i·s: a strided slice of length i on each axis.
         where = tuple(
             slice(ta * d, ta * d + (m - 1) * s + 1, s) for ta, d, m, s in zip(t, g.dilation, g.small, g.stride)
         )
-        full[(..., *where)] += cols[:, :, j]
+        full = add_at(full, (..., *where), cols[:, :, j, ...])
     return xp.reshape(window(full, g.begin, g.large), (n, g.large_channels, *g.large))

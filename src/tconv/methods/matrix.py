@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from tconv.arrays import check_memory
+from tconv.arrays import check_memory, device_of
 from tconv.errors import TConvError
 from tconv.geometry import Geometry
 
@@ -77,15 +77,17 @@ def matrix(x, weight, geometry):
     c_in_g, c_out_g = g.small_channels // groups, g.large_channels // groups
     xg = xp.reshape(x, (n, groups, c_in_g, -1))
     w = xp.reshape(weight, (groups, c_in_g, c_out_g, g.taps))
-    out = xp.zeros((n, groups, c_out_g, int(np.prod(g.large))), dtype=x.dtype, device=x.device)
+    dev = device_of(x)
+    out = xp.zeros((n, groups, c_out_g, int(np.prod(g.large))), dtype=x.dtype, device=dev)
+    zero = xp.zeros((), dtype=x.dtype, device=dev)
     for j, (_, index, valid) in enumerate(selection(g)):
         if not valid.any():
             continue
-        gathered = xp.take(xg, xp.asarray(index, device=x.device), axis=3)  # S_tᵀ x, before the mask
+        gathered = xp.take(xg, xp.asarray(index, device=dev), axis=3)  # S_tᵀ x, before the mask
         product = xp.permute_dims(w[..., j], (0, 2, 1)) @ gathered  # W_tᵀ (per group)
         # Zero where S_t has no 1 — with where, after the product, not by multiplying: neither a
         # NaN read there nor an inf tap times a masked 0 (= NaN) may leak into a term that is absent.
-        out += xp.where(xp.asarray(valid, device=x.device), product, xp.zeros((), dtype=x.dtype, device=x.device))
+        out += xp.where(xp.asarray(valid, device=dev), product, zero)  # rebinds for immutable arrays (JAX)
     return xp.reshape(out, (n, g.large_channels, *g.large))
 
 

@@ -22,7 +22,7 @@ import math
 
 from array_api_compat import array_namespace
 
-from tconv.arrays import weight_as_conv
+from tconv.arrays import device_of, set_at, weight_as_conv
 from tconv.methods.correlate import correlate
 
 __all__ = ["polyphase", "phase_taps"]
@@ -56,7 +56,7 @@ def polyphase(x, weight, geometry):
     """
     xp = array_namespace(x, weight)
     g = geometry
-    out = xp.zeros((x.shape[0], g.large_channels, *g.large), dtype=x.dtype, device=x.device)
+    out = xp.zeros((x.shape[0], g.large_channels, *g.large), dtype=x.dtype, device=device_of(x))
     for phase in itertools.product(*(range(s) for s in g.stride)):
         axes = [phase_taps(k, s, d, r) for k, s, d, r in zip(g.kernel, g.stride, g.dilation, phase)]
         if any(count == 0 for _, _, count, _, _ in axes):
@@ -80,5 +80,5 @@ def polyphase(x, weight, geometry):
             start=start,
             size=size,
         )
-        out[(..., *(slice(a, None, s) for a, s in zip(o0, g.stride)))] = y
+        out = set_at(out, (..., *(slice(a, None, s) for a, s in zip(o0, g.stride))), y)
     return out

@@ -16,7 +16,7 @@ import itertools
 
 from array_api_compat import array_namespace
 
-from tconv.arrays import window
+from tconv.arrays import add_at, device_of, window
 
 __all__ = ["scatter"]
 
@@ -42,7 +42,7 @@ def scatter(x, weight, geometry):
     xg = xp.reshape(x, (n, groups, c_in_g, *g.small))
     # (G, C_in/G, C_out/G · Πk): one stamp is a (N, C_in/G) @ (C_in/G, C_out/G·Πk) product per group.
     wg = xp.reshape(weight, (groups, c_in_g, c_out_g * g.taps))
-    full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=x.device)
+    full = xp.zeros((n, groups, c_out_g, *g.full), dtype=x.dtype, device=device_of(x))
     for i in itertools.product(*(range(m) for m in g.small)):
         v = xp.permute_dims(xg[(..., *i)], (1, 0, 2))  # (G, N, C_in/G)
         stamp = xp.permute_dims(v @ wg, (1, 0, 2))  # (N, G, C_out/G · Πk)
@@ -50,5 +50,5 @@ def scatter(x, weight, geometry):
         where = tuple(
             slice(ia * s, ia * s + ke, d) for ia, s, ke, d in zip(i, g.stride, g.effective_kernel, g.dilation)
         )
-        full[(..., *where)] += xp.reshape(stamp, (n, groups, c_out_g, *g.kernel))
+        full = add_at(full, (..., *where), xp.reshape(stamp, (n, groups, c_out_g, *g.kernel)))
     return xp.reshape(window(full, g.begin, g.large), (n, g.large_channels, *g.large))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace
 
-from tconv.arrays import weight_as_conv
+from tconv.arrays import device_of, set_at, weight_as_conv
 from tconv.methods.correlate import correlate
 
 __all__ = ["zero_insert"]
@@ -36,8 +36,8 @@ def zero_insert(x, weight, geometry):
     xp = array_namespace(x, weight)
     g = geometry
     stretched = tuple((i - 1) * s + 1 for i, s in zip(g.small, g.stride))
-    z = xp.zeros((*x.shape[:2], *stretched), dtype=x.dtype, device=x.device)
-    z[(..., *(slice(None, None, s) for s in g.stride))] = x
+    z = xp.zeros((*x.shape[:2], *stretched), dtype=x.dtype, device=device_of(x))
+    z = set_at(z, (..., *(slice(None, None, s) for s in g.stride)), x)
     start = tuple(b - (ke - 1) for b, ke in zip(g.begin, g.effective_kernel))
     return correlate(
         z,

@@ -3,9 +3,9 @@
 Run once in an environment that has the library (neither is a test dependency):
 
     python3 -m venv /tmp/jaxvenv && /tmp/jaxvenv/bin/pip install jax jaxlib numpy
-    /tmp/jaxvenv/bin/python tests/data/make_convert_reference.py jax
+    /tmp/jaxvenv/bin/python tests/interop/data/make_convert_reference.py jax
     python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu numpy
-    /tmp/tfvenv/bin/python tests/data/make_convert_reference.py tensorflow
+    /tmp/tfvenv/bin/python tests/interop/data/make_convert_reference.py tensorflow
 
 Each run writes ``convert_<library>.npz`` next to this file: a JSON list of cases (the call's
 arguments, the library version) under ``cases`` and, per case ``n``, the arrays ``n_x`` (input, in
@@ -71,6 +71,30 @@ def jax_cases():
                             "dimension_numbers": dn,
                         }
                     )
+    # Corner cases: the output window wholly past the full output F = (i-1)*s + k_eff (JAX returns
+    # zeros), or wholly before it; and every rank with JAX's default dimension numbers.
+    extra = [
+        ((4,), (3,), (2,), (1,), [(-8, 6)]),  # b = 10 >= F = 9, o = 3
+        ((4,), (3,), (2,), (1,), [(12, -8)]),  # b = -10, e = 10: the window [-10, -1) ends before 0
+        ((2, 3), (2, 2), (2, 1), (1, 1), [(-4, 5), (1, 1)]),
+        ((3, 2, 2), (2, 3, 2), (2, 1, 2), (1, 1, 1), "SAME"),
+        ((3, 2, 2), (2, 3, 2), (2, 1, 2), (1, 2, 1), [(1, 2), (4, 3), (2, 1)]),
+    ]
+    for x_size, k, s, d, padding in extra:
+        x = rng.standard_normal((1, *x_size, 3)).astype("float32")
+        w = rng.standard_normal((*k, 2, 3)).astype("float32")
+        y = lax.conv_transpose(x, w, s, padding, rhs_dilation=d, transpose_kernel=True)
+        n = len(cases)
+        arrays.update({f"{n}_x": x, f"{n}_w": w, f"{n}_y": np.asarray(y)})
+        cases.append(
+            {
+                "strides": s,
+                "padding": padding if isinstance(padding, str) else [list(p) for p in padding],
+                "rhs_dilation": d,
+                "transpose_kernel": True,
+                "dimension_numbers": None,
+            }
+        )
     return cases, arrays, {"jax": jax.__version__}
 
 
@@ -112,20 +136,45 @@ def tensorflow_cases():
                         "dilation_rate": d,
                     }
                 )
-    # tf.nn.conv_transpose with an explicit output shape.
-    for i, k, s, o, padding in [
-        (4, 3, 2, 7, "SAME"),
-        (4, 4, 3, 11, "SAME"),
-        (4, 4, 3, 10, "SAME"),
-        (4, 3, 2, 10, "VALID"),
-        (4, 1, 3, 12, "VALID"),
+    # tf.nn.conv_transpose with an explicit output shape; the last ones VALID with o < k_eff, which
+    # TensorFlow accepts for one input (trunc((o - k_eff)/s) + 1 = 1), dilated too.
+    for i, k, s, o, padding, d in [
+        (4, 3, 2, 7, "SAME", 1),
+        (4, 4, 3, 11, "SAME", 1),
+        (4, 4, 3, 10, "SAME", 1),
+        (4, 3, 2, 10, "VALID", 1),
+        (4, 1, 3, 12, "VALID", 1),
+        (1, 3, 2, 2, "VALID", 1),
+        (1, 4, 3, 2, "VALID", 1),
+        (1, 2, 3, 1, "VALID", 1),
+        (1, 3, 3, 1, "VALID", 1),
+        (1, 3, 2, 4, "VALID", 2),
+        (1, 4, 3, 5, "VALID", 2),
     ]:
         x = rng.standard_normal((1, i, 3)).astype("float32")
         w = rng.standard_normal((k, 2, 3)).astype("float32")
-        y = tf.nn.conv_transpose(x, w, [1, o, 2], strides=s, padding=padding).numpy()
+        y = tf.nn.conv_transpose(x, w, [1, o, 2], strides=s, padding=padding, dilations=d).numpy()
         n = len(cases)
         arrays.update({f"{n}_x": x, f"{n}_w": w, f"{n}_y": y})
-        cases.append({"api": "tf.nn", "kernel_size": k, "strides": s, "padding": padding, "output_shape": o})
+        cases.append(
+            {"api": "tf.nn", "kernel_size": k, "strides": s, "padding": padding, "output_shape": o, "dilations": d}
+        )
+    # Which spatial output_shapes tf.nn.conv_transpose accepts, on a grid: (i, k, s, d, o, padding, accepted).
+    accepts = []
+    for i in (1, 2, 3):
+        for k in (1, 2, 3, 4):
+            for s in (1, 2, 3):
+                for d in (1, 2):
+                    for o in range(1, 13):
+                        for padding in ("VALID", "SAME"):
+                            x, w = np.ones((1, i, 1), "float32"), np.ones((k, 1, 1), "float32")
+                            try:
+                                tf.nn.conv_transpose(x, w, [1, o, 1], strides=s, padding=padding, dilations=d)
+                                ok = True
+                            except Exception:  # TensorFlow refuses this output shape
+                                ok = False
+                            accepts.append([i, k, s, d, o, padding, ok])
+    arrays["accepts"] = np.array(json.dumps(accepts))
     return cases, arrays, {"tensorflow": tf.__version__, "keras": keras.__version__}
 
 
