@@ -16,7 +16,7 @@ torch.Size([1, 1, 10, 10])
 """
 
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
-from tconv.torch.functional import CONV_METHODS, METHODS, conv, conv_transpose
+from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose
 from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from tconv.torch.swap import swap_conv_transpose
 from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
@@ -37,4 +37,5 @@ __all__ = [
     "ConvTranspose",
     "Conv",
     "WeightCorrelation",
+    "MismatchError",
 ]
