@@ -17,8 +17,8 @@ torch.Size([1, 1, 10, 10])
 
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
 from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose
-from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from tconv.torch.swap import swap_conv_transpose
+from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_
+from tconv.torch.swap import SwapReport, swap_conv_transpose
 from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "ConvTranspose2d",
     "ConvTranspose3d",
     "swap_conv_transpose",
+    "SwapReport",
+    "convert_",
     "ResizeConv",
     "SubPixelConv",
     "pixel_shuffle",

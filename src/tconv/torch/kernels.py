@@ -201,5 +201,3 @@ def weight_correlation(x, y, g: Geometry, method: str, cols=None):
     xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
     w = xs @ (columns(y, g) if cols is None else cols.to(compute)).mT
     return fresh(w.reshape(g.weight_shape).to(result), torch.contiguous_format)
-
-
