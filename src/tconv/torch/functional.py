@@ -43,7 +43,7 @@ def _tensors(x, weight, bias):
     if len({t.device for t in present.values()}) > 1:
         devices = ", ".join(f"{n} on {t.device}" for n, t in present.items())
         raise MismatchError(f"input, weight and bias must be on one device, as torch.nn requires; got {devices}")
-    if torch.is_autocast_enabled(x.device.type):
+    if torch.amp.is_autocast_available(x.device.type) and torch.is_autocast_enabled(x.device.type):
         low = torch.get_autocast_dtype(x.device.type)
         x, weight, bias = (None if t is None else t.to(low) if _autocast_eligible(t) else t for t in (x, weight, bias))
     for name, t in present.items():

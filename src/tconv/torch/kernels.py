@@ -127,7 +127,7 @@ def transpose(x, weight, bias, g: Geometry, method: str):
     compute, result = _dtypes(x, weight)
     fmt = memory_format(x, weight)
     if x.shape[0] == 0:
-        return torch.zeros((0, g.large_channels, *g.large), dtype=result, device=x.device, memory_format=fmt)
+        return torch.empty((0, g.large_channels, *g.large), dtype=result, device=x.device, memory_format=fmt)
     check_memory(
         f"conv_transpose to shape {(x.shape[0], g.large_channels, *g.large)} with method={method!r}",
         math.prod((x.shape[0], g.large_channels, *g.large)) + core_methods.workspace(method, g),
@@ -145,7 +145,7 @@ def conv(y, weight, bias, g: Geometry, method: str, cols=None):
     n, groups = y.shape[0], g.groups
     shape = (n, g.small_channels, *g.small)
     if n == 0:
-        return torch.zeros(shape, dtype=result, device=y.device, memory_format=fmt)
+        return torch.empty(shape, dtype=result, device=y.device, memory_format=fmt)
     y, weight = y.to(compute), weight.to(compute)
     if method == "direct":  # the core's convolution: one matrix product per kernel tap
         x = correlate(

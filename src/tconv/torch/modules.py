@@ -97,10 +97,12 @@ class ConvTransposeNd:
         ``output_padding``, refused unless ``0 ≤ output_padding < stride`` on every axis."""
         nd = len(self.kernel_size)
         size = tuple(int(n) for n in output_size)
-        if len(size) == nd + 2:  # torch.nn also takes (N, C_out, *spatial) and reads the spatial part
-            size = size[2:]
+        if len(size) == input.ndim:  # torch.nn also takes ([N,] C_out, *spatial) and reads the spatial part
+            size = size[input.ndim - nd :]
         if len(size) != nd:
-            raise TConvError(f"output_size={tuple(output_size)} must have {nd} or {nd + 2} elements (got {len(size)})")
+            raise TConvError(
+                f"output_size={tuple(output_size)} must have {nd} or {input.ndim} elements (got {len(size)})"
+            )
         smallest = transpose_geometry(
             input.shape, self.weight.shape, self.stride, self.padding, 0, self.groups, self.dilation
         ).large

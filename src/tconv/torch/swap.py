@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tconv.torch.modules import ConvTransposeNd, convert_, convertible
-from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
+
+from tconv.torch.modules import ConvTransposeNd, convert_, convertible
+from torch import nn
 
 __all__ = ["swap_conv_transpose", "SwapReport", "SwapEntry"]
 
@@ -93,7 +94,9 @@ def _why_left(layer) -> str | None:
     if isinstance(layer, nn.modules.lazy.LazyModuleMixin) and layer.has_uninitialized_params():
         return "lazy layer not yet initialised: run one forward pass, then swap"
     if not convertible(layer):
-        base = next(c.__name__ for c in type(layer).__mro__ if c in _TORCH_LAYERS or c is nn.modules.conv._ConvTransposeNd)
+        base = next(
+            c.__name__ for c in type(layer).__mro__ if c in _TORCH_LAYERS or c is nn.modules.conv._ConvTransposeNd
+        )
         return f"a subclass of torch.nn.{base}: its own forward may differ, so it keeps it"
     return None
 
