@@ -47,8 +47,10 @@ CONV_METHODS = ("direct", "gemm")
 def memory_format(*tensors) -> torch.memory_format:
     """torch.nn's rule for a convolution's output: channels-last when the input or the weight is.
 
-    ATen's convolutions return ``channels_last`` (4-D) or ``channels_last_3d`` (5-D) output when
-    either operand suggests that format, and contiguous output otherwise.
+    ATen's transposed convolutions return ``channels_last`` (4-D) or ``channels_last_3d`` (5-D)
+    output when either operand suggests that format, and contiguous output otherwise. (In 3-D its
+    CPU fallback kernel, which ATen picks for float64 and for some small shapes instead of oneDNN,
+    returns contiguous output whatever the input; tconv keeps the input's format there too.)
     """
     from torch._prims_common import suggest_memory_format  # the stride test ATen applies, in Python
 
