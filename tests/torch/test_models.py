@@ -47,7 +47,10 @@ def monai_models():
             lambda: m.BasicUNet(3, 1, 2, features=(2, 2, 4, 4, 8, 2), upsample="deconv"),
             (1, 1, 32, 16, 16),
         ),
-        "monai UNet 2-D": (lambda: m.UNet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2), num_res_units=1), (2, 1, 16, 16)),
+        "monai UNet 2-D": (
+            lambda: m.UNet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2), num_res_units=1),
+            (2, 1, 16, 16),
+        ),
         "monai DynUNet 3-D (in-place residual adds)": (
             lambda: m.DynUNet(3, 1, 2, [3, 3, 3], [1, 2, 2], [2, 2], filters=[4, 8, 16], res_block=True),
             (1, 1, 8, 8, 8),
@@ -56,7 +59,10 @@ def monai_models():
             lambda: m.UNETR(1, 2, (32, 32), feature_size=4, hidden_size=24, mlp_dim=48, num_heads=2, spatial_dims=2),
             (1, 1, 32, 32),
         ),
-        "monai AttentionUnet 2-D": (lambda: m.AttentionUnet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2)), (2, 1, 16, 16)),
+        "monai AttentionUnet 2-D": (
+            lambda: m.AttentionUnet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2)),
+            (2, 1, 16, 16),
+        ),
         "monai SegResNet 2-D (deconv)": (
             lambda: m.SegResNet(2, 8, 1, 2, blocks_down=(1, 1, 1), blocks_up=(1, 1), upsample_mode="deconv"),
             (1, 1, 16, 16),
