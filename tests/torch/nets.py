@@ -9,11 +9,11 @@ the same parameters and that each ``state_dict`` loads into the other.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
 from torch.nn.utils import parametrizations, spectral_norm, weight_norm
 
 import tconv.torch as tt
+import torch
+from torch import nn
 
 
 class TinyUNet(nn.Module):

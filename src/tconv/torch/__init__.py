@@ -18,6 +18,7 @@ torch.Size([1, 1, 10, 10])
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
 from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose
 from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_
+from tconv.torch.onnx_export import export_onnx, onnx_translations
 from tconv.torch.swap import SwapReport, swap_conv_transpose
 from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
 
@@ -40,4 +41,6 @@ __all__ = [
     "Conv",
     "WeightCorrelation",
     "MismatchError",
+    "export_onnx",
+    "onnx_translations",
 ]

@@ -34,6 +34,7 @@ Two routes lead to the same operators (:mod:`tconv.torch.ops`) and the same form
 from __future__ import annotations
 
 import torch
+from tconv.errors import TConvError
 from tconv.torch import ops
 from tconv.torch.kernels import CONV_METHODS
 
@@ -41,8 +42,23 @@ __all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "conv_transpose", "conv
 
 
 def _traced() -> bool:
-    """Whether this call is being traced into a graph (compile, export, jit.trace) rather than run."""
-    return torch.compiler.is_compiling() or torch.jit.is_tracing()
+    """Whether this call is being traced into a graph (compile, export, jit.trace) rather than run.
+
+    A traced call takes the operators, which carry no forward-mode formula: forward-mode AD there
+    would silently drop the tangent, so it is refused instead."""
+    if not (torch.compiler.is_compiling() or torch.jit.is_tracing()):
+        return False
+    # torch.func.jvp and torch.autograd.forward_ad keep their nesting in these module globals.
+    from torch._functorch import eager_transforms
+    from torch.autograd import forward_ad
+
+    if eager_transforms.JVP_NESTING > 0 or forward_ad._current_level >= 0:
+        raise TConvError(
+            "forward-mode AD (torch.func.jvp, jacfwd, torch.autograd.forward_ad) inside torch.compile, "
+            "torch.export or torch.jit.trace is not supported: PyTorch's operator registry has no forward-mode "
+            "formula for tconv's operators. Apply the transform outside the compiled function instead."
+        )
+    return True
 
 
 # ---- the three maps, by either route. ``tail`` is an ops.Tail: the geometry and the methods ---------
