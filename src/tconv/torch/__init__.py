@@ -11,8 +11,12 @@ torch.Size([2, 4, 32, 32])
 >>> tconv.torch.conv_transpose(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3), stride=2, padding="same").shape
 torch.Size([1, 1, 10, 10])
 
-``swap_conv_transpose(model)`` puts tconv's layers in place of ``torch.nn.ConvTranspose{1,2,3}d``;
-``python -m tconv.torch.bench`` times them against ``torch.nn``.
+``swap_conv_transpose(model)`` makes every ``torch.nn.ConvTranspose{1,2,3}d`` of a model tconv's,
+in place, keeping shared layers, hooks and parametrizations. The computations are registered
+operators (``torch.ops.tconv.*``, :mod:`tconv.torch.ops`), so ``torch.compile(fullgraph=True)``,
+``torch.func`` (``vmap``, ``grad``, ``jvp``), ``torch.jit.trace``, ``torch.export`` and ONNX export
+(:func:`export_onnx`) take models with tconv's layers. ``python -m tconv.torch.bench`` times the
+layers against ``torch.nn``; ``docs/torch.md`` tells the whole story.
 """
 
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation

@@ -24,8 +24,7 @@ def onnx_translations() -> dict:
     """``{operator: translation}`` for ``torch.onnx.export(..., custom_translation_table=...)``."""
     from onnxscript import opset18 as op
 
-    import tconv.torch  # noqa: F401  (registers the operators)
-    import torch
+    from tconv.torch import ops  # the operators, registered on import
 
     def conv_transpose(x, weight, bias, stride, dilation, begin, end, groups, method, conv_method):
         inputs = (x, weight) if bias is None else (x, weight, bias)
@@ -54,7 +53,7 @@ def onnx_translations() -> dict:
             group=groups,
         )
 
-    return {torch.ops.tconv.conv_transpose.default: conv_transpose, torch.ops.tconv.conv.default: conv}
+    return {ops.conv_transpose._opoverload: conv_transpose, ops.conv._opoverload: conv}
 
 
 def export_onnx(model, args, f=None, **kwargs):
