@@ -9,11 +9,13 @@ the same parameters and that each ``state_dict`` loads into the other.
 
 from __future__ import annotations
 
-from torch.nn.utils import parametrizations, spectral_norm, weight_norm
+import pytest
 
-import tconv.torch as tt
-import torch
-from torch import nn
+torch = pytest.importorskip("torch")  # this helper is collected for doctests: skip it without torch
+from torch.nn.utils import parametrizations, spectral_norm, weight_norm  # noqa: E402
+
+import tconv.torch as tt  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 class TinyUNet(nn.Module):
