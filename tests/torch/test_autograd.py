@@ -128,20 +128,20 @@ def test_backward_is_the_adjoint_and_the_weight_correlation():
 @NDIMS
 def test_both_weight_correlations_agree(ndim):
     """The core's correlate with batch as channels ("direct") and im2col + one product ("gemm")."""
-    from tconv.torch.autograd import _weight_correlation
+    from tconv.torch.kernels import weight_correlation
 
     for case in tiny_cases(20, ndim, count=4):
         g = tconv.transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
         g = dataclasses.replace(g, batch=g.batch or 2)  # the Functions see batched tensors only
         x = torch.randn((g.batch, g.small_channels, *g.small), dtype=torch.float64)
         y = torch.randn((g.batch, g.large_channels, *g.large), dtype=torch.float64)
-        direct, gemm = (_weight_correlation(x, y, g, m) for m in tt.CONV_METHODS)
+        direct, gemm = (weight_correlation(x, y, g, m) for m in tt.CONV_METHODS)
         assert direct.shape == case.weight_shape
         assert torch.allclose(direct, gemm, rtol=0, atol=1e-12), case
 
 
 def test_no_torch_convolution_kernel_runs_forward_backward_or_double_backward():
-    """The computation is tconv's own: no ATen convolution op is dispatched, at any order."""
+    """The computation is tconv's own: tconv's operators run, no ATen convolution op, at any order."""
     seen = []
 
     class Record(TorchDispatchMode):
@@ -155,7 +155,9 @@ def test_no_torch_convolution_kernel_runs_forward_backward_or_double_backward():
         y = layer(x)
         (gx,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
         gx.square().sum().backward()
-    assert seen and not [op for op in seen if "conv" in op], [op for op in seen if "conv" in op]
+    aten_convolutions = [op for op in seen if "conv" in op and not op.startswith("tconv.")]
+    assert not aten_convolutions, aten_convolutions
+    assert {"tconv.conv_transpose.default", "tconv.conv.default", "tconv.weight_correlation.default"} <= set(seen)
     assert layer.weight.grad is not None
 
 
@@ -225,9 +227,18 @@ def test_gradients_equal_pytorchs_kernel_on_any_geometry(case):
         assert ours is None and theirs is None or torch.allclose(ours, theirs, rtol=0, atol=1e-12), case
 
 
-def test_mixed_dtypes_promote_like_pytorch():
-    y = tt.conv_transpose(torch.ones(1, 1, 3), torch.ones(1, 1, 2, dtype=torch.float64))
-    assert y.dtype == torch.float64
+def test_mixed_dtypes_are_refused_like_torch_nn():
+    """torch.nn raises RuntimeError for a float64 input to a float32 layer (and back); so does tconv,
+    with a message naming both dtypes. The bias is cast, as torch.nn does."""
+    x64, w32 = torch.ones(1, 1, 3, dtype=torch.float64), torch.ones(1, 1, 2)
+    for x, w in ((x64, w32), (w32.new_ones(1, 1, 3), w32.double())):
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.conv_transpose1d(x, w)
+        with pytest.raises(tt.MismatchError, match=r"input has dtype torch\.float.* but weight has dtype"):
+            tt.conv_transpose(x, w)
+    with pytest.raises(tt.MismatchError, match="input has dtype torch.int64"):
+        tt.ConvTranspose1d(1, 1, 2)(torch.ones(1, 1, 3, dtype=torch.int64))
+    assert tt.conv_transpose(w32.new_ones(1, 1, 3), w32, torch.ones(1, dtype=torch.float64)).dtype == torch.float32
 
 
 def test_errors_are_the_cores():

@@ -63,3 +63,47 @@ def test_gradcheck_on_the_device():
 
     assert torch.autograd.gradcheck(f, (x, w))
     assert torch.autograd.gradgradcheck(f, (x, w), fast_mode=True)
+
+
+def test_swapped_model_transforms_on_the_device():
+    """The operators on CUDA tensors: a swapped U-Net in float64 against torch.nn (cuDNN), forward and
+    backward, compiled with fullgraph=True, under vmap and under jvp; the output keeps torch.nn's
+    memory format."""
+    from tests.torch import nets
+
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        models.append(nets.TinyUNet(channels=2, width=2).to("cuda", torch.float64))
+    theirs, ours = models
+    tt.swap_conv_transpose(ours)
+    x = torch.randn(2, 2, 8, 8, device="cuda", dtype=torch.float64)
+    (y0, g0, p0), (y1, g1, p1) = nets.outputs_and_gradients(theirs, x), nets.outputs_and_gradients(ours, x)
+    assert y1.device.type == "cuda"
+    assert max(nets.relative(a, b) for a, b in [(y1, y0), (g1, g0), *((p1[n], p0[n]) for n in p0)]) <= 1e-10
+    torch._dynamo.reset()
+    compiled = torch.compile(ours, fullgraph=True, backend="aot_eager")
+    assert nets.relative(compiled(x), y0) <= 1e-10
+    v = torch.randn_like(x)
+    j0 = torch.func.jvp(theirs, (x,), (v,))[1]
+    assert nets.relative(torch.func.jvp(ours, (x,), (v,))[1], j0) <= 1e-10
+    assert nets.relative(torch.func.vmap(ours)(x.unsqueeze(1)).squeeze(1), y0) <= 1e-10
+    layer = tt.ConvTranspose2d(2, 3, 3, stride=2, device="cuda")
+    xc = torch.randn(2, 2, 5, 5, device="cuda").to(memory_format=torch.channels_last)
+    theirs_layer = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, device="cuda")
+    assert layer(xc).stride() == theirs_layer(xc).stride()
+
+
+def test_inductor_on_the_device():
+    """Inductor's CUDA code calls the operator (an extern kernel) with the strides it promised."""
+    torch.manual_seed(0)
+    theirs = torch.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1, device="cuda", dtype=torch.float64)
+    ours = tt.ConvTranspose2d.from_torch(theirs)
+    torch._dynamo.reset()
+    compiled = torch.compile(torch.nn.Sequential(ours, torch.nn.ReLU()), fullgraph=True)
+    x = torch.randn(2, 4, 6, 6, device="cuda", dtype=torch.float64, requires_grad=True)
+    compiled(x).sum().backward()
+    gx = x.grad.clone()
+    x.grad = None
+    torch.relu(theirs(x)).sum().backward()
+    assert torch.allclose(gx, x.grad, rtol=0, atol=1e-10)

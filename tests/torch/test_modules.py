@@ -6,7 +6,7 @@ seed — so tconv's layer must draw the same initial weights — and must agree 
 the gradients of input, weight and bias, in float64 and float32.
 
 Run as a script to print the number of geometries and the largest differences (the README's figures):
-``PYTHONPATH=src python tests/test_torch_modules.py``.
+``.venv/bin/python -m tests.torch.test_modules``.
 """
 
 from __future__ import annotations

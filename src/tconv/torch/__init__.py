@@ -11,14 +11,19 @@ torch.Size([2, 4, 32, 32])
 >>> tconv.torch.conv_transpose(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3), stride=2, padding="same").shape
 torch.Size([1, 1, 10, 10])
 
-``swap_conv_transpose(model)`` puts tconv's layers in place of ``torch.nn.ConvTranspose{1,2,3}d``;
-``python -m tconv.torch.bench`` times them against ``torch.nn``.
+``swap_conv_transpose(model)`` makes every ``torch.nn.ConvTranspose{1,2,3}d`` of a model tconv's,
+in place, keeping shared layers, hooks and parametrizations. The computations are registered
+operators (``torch.ops.tconv.*``, :mod:`tconv.torch.ops`), so ``torch.compile(fullgraph=True)``,
+``torch.func`` (``vmap``, ``grad``, ``jvp``), ``torch.jit.trace``, ``torch.export`` and ONNX export
+(:func:`export_onnx`) take models with tconv's layers. ``python -m tconv.torch.bench`` times the
+layers against ``torch.nn``; ``docs/torch.md`` tells the whole story.
 """
 
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
-from tconv.torch.functional import CONV_METHODS, METHODS, conv, conv_transpose
-from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from tconv.torch.swap import swap_conv_transpose
+from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose
+from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_
+from tconv.torch.onnx_export import export_onnx, onnx_translations
+from tconv.torch.swap import SwapReport, swap_conv_transpose
 from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
 
 __all__ = [
@@ -30,6 +35,8 @@ __all__ = [
     "ConvTranspose2d",
     "ConvTranspose3d",
     "swap_conv_transpose",
+    "SwapReport",
+    "convert_",
     "ResizeConv",
     "SubPixelConv",
     "pixel_shuffle",
@@ -37,4 +44,7 @@ __all__ = [
     "ConvTranspose",
     "Conv",
     "WeightCorrelation",
+    "MismatchError",
+    "export_onnx",
+    "onnx_translations",
 ]

@@ -1,4 +1,4 @@
-"""Three ``torch.autograd.Function``s that are each other's derivatives.
+"""The derivatives of tconv's operators: three maps that are each other's adjoints.
 
 A transposed convolution ``y = T_w x`` is linear in ``x`` and in ``w``. With the small side ``x``
 (``N, C_s, *i``), the large side ``y`` (``N, C_l, *o``), the weight ``w`` (``C_s, C_l/G, *k``) and the
@@ -9,236 +9,256 @@ geometry's map ``o = i·s + t·d − b`` (see :mod:`tconv.geometry`):
     WeightCorrelation   w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]
 
 (channels ``cs``, ``cl`` of one group; groups never mix). Each is bilinear in its two tensor
-arguments and each partial derivative is one of the three again:
+arguments, and each partial derivative is one of the three again — with the very same geometry
+arguments (:func:`tconv.torch.ops.geometry_tail`):
 
     ConvTranspose(x, w):      ∂/∂x = Conv(gy, w)               ∂/∂w = WeightCorrelation(x, gy)
     Conv(y, w):               ∂/∂y = ConvTranspose(gx, w)      ∂/∂w = WeightCorrelation(gx, y)
     WeightCorrelation(x, y):  ∂/∂x = Conv(y, gw)               ∂/∂y = ConvTranspose(x, gw)
 
-Because every ``backward`` below is written with these Functions (never with raw tensor code), the
-backward pass is itself differentiable, to any order: double backward (``gradgradcheck``, StyleGAN2's
-path-length penalty) needs nothing more.
+Bilinearity also gives forward mode: ``d(T_w x) = T_w dx + T_dw x`` (and likewise for the other
+two). Every formula below is written with these three maps, so it is itself differentiable, to any
+order, in either mode (``gradgradcheck``, Hessians, ``jacfwd(jacrev(f))``).
 
-The forward computations are tconv's own; no torch convolution kernel is called. ``ConvTranspose``
-runs one of the core's five methods on the tensors. ``Conv`` and ``WeightCorrelation`` have two
-methods each: ``"direct"``, the core's :func:`~tconv.correlate.correlate` (for the weight, with the
-batch as channels), and ``"gemm"`` (the default), the core's GEMM + col2im read backwards — im2col
-(:func:`columns`), then one matrix product per group.
+Two routes lead to the same operators (:mod:`tconv.torch.ops`) and the same formulas:
+
+* eagerly, through the ``torch.autograd.Function`` classes below — forward, backward and ``jvp``
+  side by side; ``generate_vmap_rule`` lets ``torch.func.vmap`` reach the operators' own rules;
+* under ``torch.compile``, ``torch.export`` (so ONNX export) and ``torch.jit.trace``, the operators
+  directly, with the backward registered by ``register_autograd``: Dynamo refuses an
+  ``autograd.Function`` that defines ``jvp``, and a trace should hold one node per call.
+  PyTorch's operator registry takes no forward-mode formula, so forward-mode AD *inside* a
+  compiled region is not available (outside one, the eager route serves it).
 """
 
 from __future__ import annotations
 
-import math
-
-from array_api_compat import array_namespace
-
 import torch
-from tconv import methods as core_methods
-from tconv.arrays import check_memory, compute_dtype, window
-from tconv.geometry import Geometry
-from tconv.methods.correlate import correlate
+from tconv.errors import TConvError
+from tconv.torch import ops
+from tconv.torch.kernels import CONV_METHODS
 
-__all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "columns", "CONV_METHODS"]
-
-#: How :class:`Conv` and :class:`WeightCorrelation` compute: the core's ``correlate``, or im2col + one product.
-CONV_METHODS = ("direct", "gemm")
+__all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "conv_transpose", "conv", "weight_correlation", "CONV_METHODS"]
 
 
-def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
-    """im2col: ``cols[G, cl·Πk + t, n·Πi + i] = full[n, G·C_l/G + cl, i·s + t·d]``, ``full[f] = large[f − b]``.
+def _traced() -> bool:
+    """Whether this call is being traced into a graph (compile, export, jit.trace) rather than run.
 
-    The core's ``gemm`` writes a column buffer and adds it into the output (col2im); this reads the
-    large side back into that buffer — col2im's adjoint. ``Tensor.unfold(axis, k_eff, s)`` is the
-    view of every window ``[i·s, i·s + k_eff)``, and ``[..., ::d]`` keeps its ``k`` taps; one copy
-    then lays the buffer out with the batch folded into the columns, ready for one matrix product
-    per group. Positions outside ``large`` read zeros (``window``), which is every padding form.
+    A traced call takes the operators, which carry no forward-mode formula: forward-mode AD there
+    would silently drop the tangent, so it is refused instead."""
+    if not (torch.compiler.is_compiling() or torch.jit.is_tracing()):
+        return False
+    # torch.func.jvp and torch.autograd.forward_ad keep their nesting in these module globals.
+    from torch._functorch import eager_transforms
+    from torch.autograd import forward_ad
 
-    >>> from tconv.arguments import transpose_geometry
-    >>> g = transpose_geometry((1, 1, 2), (1, 1, 3), stride=2)      # o = i·2 + t
-    >>> columns(torch.arange(5.0).reshape(1, 1, 5), g)               # rows t = 0, 1, 2; columns i
-    tensor([[[0., 2.],
-             [1., 3.],
-             [2., 4.]]])
-    """
-    n, nd, groups = large.shape[0], g.ndim, g.groups
-    full = window(large, tuple(-b for b in g.begin), g.full)
-    full = full.reshape(n, groups, g.large_channels // groups, *g.full)
-    for axis, (ke, s) in enumerate(zip(g.effective_kernel, g.stride)):
-        full = full.unfold(3 + axis, ke, s)  # (..., i, ..., k_eff): F = (i−1)·s + k_eff gives i windows
-    taps = full[(..., *(slice(None, None, d) for d in g.dilation))]  # (n, G, C_l/G, *i, *k)
-    taps = taps.permute(1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))  # (G, C_l/G, *k, n, *i)
-    return taps.reshape(groups, g.large_channels // groups * g.taps, n * math.prod(g.small))
-
-
-# ---- the forward computations, in the compute dtype (float16/bfloat16 accumulate in float32) -----
-
-
-def _dtypes(*tensors):
-    return compute_dtype(array_namespace(*tensors), *tensors)
-
-
-def _with_bias(y, bias):
-    # y is always a fresh tensor of this module's making, so the bias is added in place.
-    return y if bias is None else y.add_(bias.to(y.dtype).reshape(-1, *(1,) * (y.ndim - 2)))
-
-
-def _transpose(x, weight, bias, g: Geometry, method: str):
-    """``y = T_w x + b`` by the core's ``method`` (``x`` batched, ``g`` transposed)."""
-    compute, result = _dtypes(x, weight)
-    if x.shape[0] == 0:
-        return torch.zeros((0, g.large_channels, *g.large), dtype=result, device=x.device)
-    check_memory(
-        f"conv_transpose to shape {(x.shape[0], g.large_channels, *g.large)} with method={method!r}",
-        math.prod((x.shape[0], g.large_channels, *g.large)) + core_methods.workspace(method, g),
-        compute.itemsize,
-    )
-    y = core_methods.run(method, x.to(compute), weight.to(compute), g)
-    return _with_bias(y, bias).to(result)
-
-
-def _conv(y, weight, bias, g: Geometry, method: str, cols=None):
-    """``x = T_wᵀ y + b``: the convolution reading the large side ``y`` (batched); ``cols``, if
-    given, is ``columns(y, g)`` already computed."""
-    compute, result = _dtypes(y, weight)
-    n, groups = y.shape[0], g.groups
-    shape = (n, g.small_channels, *g.small)
-    if n == 0:
-        return torch.zeros(shape, dtype=result, device=y.device)
-    y, weight = y.to(compute), weight.to(compute)
-    if method == "direct":  # the core's convolution: one matrix product per kernel tap
-        x = correlate(
-            y,
-            weight,
-            stride=g.stride,
-            dilation=g.dilation,
-            groups=groups,
-            start=tuple(-b for b in g.begin),
-            size=g.small,
+    if eager_transforms.JVP_NESTING > 0 or forward_ad._current_level >= 0:
+        raise TConvError(
+            "forward-mode AD (torch.func.jvp, jacfwd, torch.autograd.forward_ad) inside torch.compile, "
+            "torch.export or torch.jit.trace is not supported: PyTorch's operator registry has no forward-mode "
+            "formula for tconv's operators. Apply the transform outside the compiled function instead."
         )
-    else:  # "gemm": x[G, cs, (n, i)] = Σ_{(cl, t)} w[G, cs, (cl, t)] · cols[G, (cl, t), (n, i)]
-        check_memory("the column buffer of conv", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize)
-        x = weight.reshape(groups, g.small_channels // groups, -1) @ (
-            columns(y, g) if cols is None else cols.to(compute)
-        )
-        x = x.reshape(g.small_channels, n, *g.small).transpose(0, 1).contiguous()
-    return _with_bias(x, bias).to(result)
+    return True
 
 
-def _weight_correlation(x, y, g: Geometry, method: str, cols=None):
-    """``w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]`` (``x`` small side, ``y`` large)."""
-    compute, result = _dtypes(x, y)
-    groups, n = g.groups, x.shape[0]
-    cs, cl = g.small_channels // groups, g.large_channels // groups
-    if n == 0:  # an empty sum
-        return torch.zeros(g.weight_shape, dtype=result, device=x.device)
-    x, y = x.to(compute), y.to(compute)
-    if method == "direct":
-        # The core's correlate, batch as channels. Its definition, out[m, G·C'+c, q] =
-        # Σ_{c', u} ker[G·C'+c, c', u] · inp[m, G·C+c', start + q·stride + u·dilation], is this sum
-        # with  m = cl,  c' = n,  c = cs,  q = t,  u = i:  inp[cl, G·N + n] = y[n, G·C_l/G + cl],
-        # ker[G·C_s/G + cs, n] = x[n, G·C_s/G + cs], stride d, dilation s, start −b, size k.
-        # Its "kernel" is the whole input x, so its tap loop runs Π i times: a reference, not fast.
-        inp = (
-            y.reshape(n, groups, cl, *g.large).permute(2, 1, 0, *range(3, 3 + g.ndim)).reshape(cl, groups * n, *g.large)
-        )
-        ker = x.transpose(0, 1)
-        w = correlate(
-            inp,
-            ker,
-            stride=g.dilation,
-            dilation=g.stride,
-            groups=groups,
-            start=tuple(-b for b in g.begin),
-            size=g.kernel,
-        )
-        return w.transpose(0, 1).reshape(g.weight_shape).to(result)
-    # "gemm": w[G, cs, (cl, t)] = Σ_{(n, i)} x[G, cs, (n, i)] · cols[G, (cl, t), (n, i)], one product.
-    check_memory(
-        "the column buffer of the weight gradient", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize
-    )
-    xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
-    w = xs @ (columns(y, g) if cols is None else cols.to(compute)).mT
-    return w.reshape(g.weight_shape).to(result)
+# ---- the three maps, by either route. ``tail`` is an ops.Tail: the geometry and the methods ---------
 
 
-def _oriented(g: Geometry, transposed: bool) -> Geometry:
-    return g if g.transposed == transposed else g.adjoint()
+def conv_transpose(x, weight, bias, tail):
+    """``y = T_w x + b``."""
+    if _traced():
+        return ops.conv_transpose(x, weight, bias, *tail.args())
+    return ConvTranspose.apply(x, weight, bias, tail)
+
+
+def conv(y, weight, bias, tail, cols=None):
+    """``x = T_wᵀ y + b``; ``cols`` is an optional cache, ``columns(y)``."""
+    if _traced():
+        return ops.conv(y, weight, bias, cols, *tail.args())
+    return Conv.apply(y, weight, bias, tail, cols)
+
+
+def weight_correlation(x, y, tail, cols=None):
+    """``w = Σ_{n, i} x ⊗ y``, read through the map; ``cols`` is an optional cache, ``columns(y)``."""
+    if _traced():
+        return ops.weight_correlation(x, y, cols, *tail.args())
+    return WeightCorrelation.apply(x, y, tail, cols)
+
+
+def _shared_columns(large, kernel, tail, both_needed: bool):
+    """``columns(large)`` when both gradients are about to read it (one im2col, not two), else None."""
+    if not both_needed or tail.conv_method != "gemm" or large.shape[0] == 0:
+        return None
+    with torch.no_grad():  # a cache: never differentiated (conv and weight_correlation return no gradient for it)
+        return ops.columns(large, kernel, *tail.geometry())
 
 
 def _bias_grad(grad, needed):
     return grad.sum(dim=(0, *range(2, grad.ndim))) if needed else None
 
 
-# ---- the Functions: each forward, and right below it its backward as the other two -----------------
-#
-# ``methods`` is the pair (transposed-convolution method, convolution method) used for every
-# transposed convolution and convolution computed in this call's backward passes, at any order.
-# ``cols`` is an optional, non-differentiable cache: ``columns(y, g)`` of the large-side argument,
-# computed once when both gradients of a ConvTranspose read it.
+def _bias_tangent(db, shape):
+    return db.reshape(-1, *(1,) * (len(shape) - 2)).expand(shape)
 
 
-def _shared_columns(large, g: Geometry, methods, both_needed: bool):
-    """``columns(large, g)`` when two Functions are about to read it, else None (each makes its own)."""
-    if not both_needed or methods[1] != "gemm" or large.shape[0] == 0:
-        return None
-    with torch.no_grad():
-        compute, _ = _dtypes(large)
-        return columns(large.detach().to(compute), g)
+def _add(*terms):
+    present = [t for t in terms if t is not None]
+    return sum(present[1:], present[0]) if present else None
+
+
+# ---- the formulas: backward (reverse mode) and jvp (forward mode) of each map ----------------------
+
+
+def transpose_backward(ctx, grad):
+    """``ConvTranspose(x, w) + b``: ``gx = Conv(gy, w)``, ``gw = WeightCorrelation(x, gy)``, ``gb = Σ gy``."""
+    x, weight = ctx.saved_tensors[:2]
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    cols = _shared_columns(grad, weight.shape[2:], ctx.tail, need_x and need_w)
+    grad_x = conv(grad, weight, None, ctx.tail, cols) if need_x else None  # T_wᵀ gy
+    grad_w = weight_correlation(x, grad, ctx.tail, cols) if need_w else None  # Σ x ⊗ gy
+    return grad_x, grad_w, _bias_grad(grad, need_b and ctx.has_bias)
+
+
+def transpose_jvp(ctx, dx, dw, db):
+    """``dy = T_w dx + T_dw x + db``."""
+    x, weight = ctx.saved_tensors[:2]
+    return _add(
+        None if dx is None else conv_transpose(dx, weight, None, ctx.tail),
+        None if dw is None else conv_transpose(x, dw, None, ctx.tail),
+        None if db is None else _bias_tangent(db, ctx.shape),
+    )
+
+
+def conv_backward(ctx, grad):
+    """``Conv(y, w) + b``: ``gy = ConvTranspose(gx, w)``, ``gw = WeightCorrelation(gx, y)``, ``gb = Σ gx``."""
+    y, weight = ctx.saved_tensors[:2]
+    need_y, need_w, need_b = ctx.needs_input_grad[:3]
+    grad_y = conv_transpose(grad, weight, None, ctx.tail) if need_y else None  # T_w gx
+    grad_w = weight_correlation(grad, y, ctx.tail) if need_w else None  # Σ gx ⊗ y
+    return grad_y, grad_w, _bias_grad(grad, need_b and ctx.has_bias)
+
+
+def conv_jvp(ctx, dy, dw, db):
+    """``dx = T_wᵀ dy + T_dwᵀ y + db``."""
+    y, weight = ctx.saved_tensors[:2]
+    return _add(
+        None if dy is None else conv(dy, weight, None, ctx.tail),
+        None if dw is None else conv(y, dw, None, ctx.tail),
+        None if db is None else _bias_tangent(db, ctx.shape),
+    )
+
+
+def correlation_backward(ctx, grad):
+    """``WeightCorrelation(x, y)``: ``gx = Conv(y, gw)``, ``gy = ConvTranspose(x, gw)``."""
+    x, y = ctx.saved_tensors[:2]
+    need_x, need_y = ctx.needs_input_grad[:2]
+    grad_x = conv(y, grad, None, ctx.tail) if need_x else None  # T_gwᵀ y
+    grad_y = conv_transpose(x, grad, None, ctx.tail) if need_y else None  # T_gw x
+    return grad_x, grad_y
+
+
+def correlation_jvp(ctx, dx, dy):
+    """``dw = WeightCorrelation(dx, y) + WeightCorrelation(x, dy)``."""
+    x, y = ctx.saved_tensors[:2]
+    return _add(
+        None if dx is None else weight_correlation(dx, y, ctx.tail),
+        None if dy is None else weight_correlation(x, dy, ctx.tail),
+    )
+
+
+def _save(ctx, a, b, bias, tail, output):
+    ctx.save_for_backward(a, b)
+    ctx.save_for_forward(a, b)
+    ctx.tail, ctx.has_bias, ctx.shape = tail, bias is not None, output.shape
+
+
+# ---- the eager route: autograd.Functions around the operators ---------------------------------------
 
 
 class ConvTranspose(torch.autograd.Function):
-    """``y = T_w x + b`` with the core's method ``methods[0]``; ``x`` batched, ``g`` its geometry."""
+    """``ConvTranspose.apply(x, weight, bias, tail)``: ``y = T_w x + b`` (``x`` batched)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x, weight, bias, g: Geometry, methods: tuple):
-        ctx.save_for_backward(x, weight)
-        ctx.g, ctx.methods, ctx.has_bias = g, methods, bias is not None
-        return _transpose(x, weight, bias, g, methods[0])
+    def forward(x, weight, bias, tail):
+        return ops.conv_transpose(x, weight, bias, *tail.args())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _save(ctx, inputs[0], inputs[1], inputs[2], inputs[3], output)
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        g, methods = ctx.g, ctx.methods
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        cols = _shared_columns(grad, g, methods, need_x and need_w)
-        grad_x = Conv.apply(grad, weight, None, g.adjoint(), methods, cols) if need_x else None  # T_wᵀ gy
-        grad_w = WeightCorrelation.apply(x, grad, g, methods, cols) if need_w else None  # Σ x ⊗ gy
-        return grad_x, grad_w, _bias_grad(grad, need_b and ctx.has_bias), None, None
+        return (*transpose_backward(ctx, grad), None)
+
+    @staticmethod
+    def jvp(ctx, dx, dw, db, _):
+        return transpose_jvp(ctx, dx, dw, db)
 
 
 class Conv(torch.autograd.Function):
-    """``x = T_wᵀ y + b`` (the convolution, adjoint of :class:`ConvTranspose`) by ``methods[1]``."""
+    """``Conv.apply(y, weight, bias, tail, cols)``: ``x = T_wᵀ y + b``, the adjoint (``y`` batched)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, y, weight, bias, g: Geometry, methods: tuple, cols=None):
-        ctx.save_for_backward(y, weight)
-        ctx.g, ctx.methods, ctx.has_bias = g, methods, bias is not None
-        return _conv(y, weight, bias, g, methods[1], cols)
+    def forward(y, weight, bias, tail, cols):
+        return ops.conv(y, weight, bias, cols, *tail.args())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _save(ctx, inputs[0], inputs[1], inputs[2], inputs[3], output)
 
     @staticmethod
     def backward(ctx, grad):
-        y, weight = ctx.saved_tensors
-        g, methods = ctx.g, ctx.methods
-        need_y, need_w, need_b = ctx.needs_input_grad[:3]
-        grad_y = ConvTranspose.apply(grad, weight, None, g.adjoint(), methods) if need_y else None  # T_w gx
-        grad_w = WeightCorrelation.apply(grad, y, g, methods) if need_w else None  # Σ gx ⊗ y
-        return grad_y, grad_w, _bias_grad(grad, need_b and ctx.has_bias), None, None, None
+        return (*conv_backward(ctx, grad), None, None)
+
+    @staticmethod
+    def jvp(ctx, dy, dw, db, _, dcols):  # cols is a cache of columns(y): dy already says how it moves
+        return conv_jvp(ctx, dy, dw, db)
 
 
 class WeightCorrelation(torch.autograd.Function):
-    """``w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]``: the weight gradient of both."""
+    """``WeightCorrelation.apply(x, y, tail, cols)``: the weight gradient of both maps."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x, y, g: Geometry, methods: tuple, cols=None):
-        ctx.save_for_backward(x, y)
-        ctx.g, ctx.methods = g, methods
-        return _weight_correlation(x, y, g, methods[1], cols)
+    def forward(x, y, tail, cols):
+        return ops.weight_correlation(x, y, cols, *tail.args())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _save(ctx, inputs[0], inputs[1], None, inputs[2], output)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        g, methods = ctx.g, ctx.methods
-        need_x, need_y = ctx.needs_input_grad[:2]
-        grad_x = Conv.apply(y, grad, None, _oriented(g, False), methods) if need_x else None  # T_gwᵀ y
-        grad_y = ConvTranspose.apply(x, grad, None, _oriented(g, True), methods) if need_y else None  # T_gw x
-        return grad_x, grad_y, None, None, None
+        return (*correlation_backward(ctx, grad), None, None)
+
+    @staticmethod
+    def jvp(ctx, dx, dy, _, dcols):
+        return correlation_jvp(ctx, dx, dy)
+
+
+# ---- the traced route: the same formulas registered on the operators --------------------------------
+
+
+def _register(op, backward, bias_at: int | None):
+    """Give ``op`` the ``backward`` formula: its two operands come first, then the bias (at
+    ``bias_at``, if it has one), the geometry tail last (its last 7 arguments)."""
+
+    def setup_context(ctx, inputs, output):
+        bias = inputs[bias_at] if bias_at is not None else None
+        _save(ctx, inputs[0], inputs[1], bias, ops.Tail.of(*inputs[-7:]), output)
+
+    def op_backward(ctx, grad):
+        grads = backward(ctx, grad)
+        return (*grads, *(None,) * (len(op._opoverload._schema.arguments) - len(grads)))
+
+    op.register_autograd(op_backward, setup_context=setup_context)
+
+
+_register(ops.conv_transpose, transpose_backward, 2)
+_register(ops.conv, conv_backward, 2)
+_register(ops.weight_correlation, correlation_backward, None)

@@ -1,9 +1,9 @@
 """``conv_transpose`` and ``conv`` on torch tensors: the core's signatures, differentiable.
 
 Arguments are checked by the core into a :class:`~tconv.geometry.Geometry` (so every padding form,
-``output_size`` and the error messages are the core's), then the batched tensors go through the
-autograd Functions of :mod:`tconv.torch.autograd`. ``method="native"`` calls PyTorch's own kernel
-instead, for comparison.
+``output_size`` and the error messages are the core's) and the tensors by torch.nn's rules (one
+device, one dtype, autocast), then the batched tensors go to tconv's operators through
+:mod:`tconv.torch.autograd`. ``method="native"`` calls PyTorch's own kernel instead, for comparison.
 """
 
 from __future__ import annotations
@@ -15,29 +15,51 @@ import torch.nn.functional as F
 import torch
 from tconv import padding_modes
 from tconv.arguments import conv_geometry, transpose_geometry
-from tconv.errors import TConvError, TConvTypeError
+from tconv.errors import TConvTypeError
 from tconv.geometry import Geometry
 from tconv.interop.frameworks import torch_arguments
 from tconv.methods import METHODS, check_method, choose
-from tconv.torch.autograd import CONV_METHODS, Conv, ConvTranspose
+from tconv.torch import autograd
+from tconv.torch.kernels import CONV_METHODS
+from tconv.torch.ops import geometry_tail
 
-__all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS"]
+__all__ = ["conv_transpose", "conv", "METHODS", "CONV_METHODS", "MismatchError"]
+
+
+class MismatchError(TConvTypeError, RuntimeError):
+    """Operands torch.nn would refuse too (it raises ``RuntimeError``): still a :class:`TConvError`."""
 
 
 def _tensors(x, weight, bias):
-    """The three tensors in one dtype (PyTorch's promotion) on one device; bias may be None."""
-    named = {"x": x, "weight": weight, "bias": bias}
+    """The three tensors checked by torch.nn's rules: one device, one dtype for input and weight
+    (torch.nn refuses a float64 input to a float32 layer), the bias cast to it. Under
+    ``torch.autocast`` every float32/float16/bfloat16 operand is first cast to the autocast dtype,
+    as torch.nn's convolutions are."""
+    named = {"input": x, "weight": weight, "bias": bias}
     for name, t in named.items():
         if t is not None and not isinstance(t, torch.Tensor):
             raise TConvTypeError(f"tconv.torch takes torch tensors; {name} is {type(t).__name__}")
-    present = [t for t in named.values() if t is not None]
-    if len({t.device for t in present}) > 1:
-        devices = ", ".join(f"{n} on {t.device}" for n, t in named.items() if t is not None)
-        raise TConvError(f"x, weight and bias must be on one device; got {devices}")
-    dtype = present[0].dtype
-    for t in present[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
-    return tuple(None if t is None else t.to(dtype) for t in (x, weight, bias))
+    present = {n: t for n, t in named.items() if t is not None}
+    if len({t.device for t in present.values()}) > 1:
+        devices = ", ".join(f"{n} on {t.device}" for n, t in present.items())
+        raise MismatchError(f"input, weight and bias must be on one device, as torch.nn requires; got {devices}")
+    if torch.amp.is_autocast_available(x.device.type) and torch.is_autocast_enabled(x.device.type):
+        low = torch.get_autocast_dtype(x.device.type)
+        x, weight, bias = (None if t is None else t.to(low) if _autocast_eligible(t) else t for t in (x, weight, bias))
+    for name, t in present.items():
+        if t.is_complex() or t.dtype == torch.bool:
+            raise TConvTypeError(f"{name} has dtype {t.dtype}: tconv.torch computes with real numbers")
+    if x.dtype != weight.dtype:
+        raise MismatchError(
+            f"input has dtype {x.dtype} but weight has dtype {weight.dtype}: torch.nn refuses mixed dtypes too; "
+            f"convert one (the layer with .to({x.dtype}), or the input with .to({weight.dtype}))"
+        )
+    return x, weight, None if bias is None else bias.to(x.dtype)
+
+
+def _autocast_eligible(t) -> bool:
+    # ATen's autocast casts floating tensors other than float64 to the lower precision.
+    return t.is_floating_point() and t.dtype != torch.float64
 
 
 def _batched(x, g: Geometry):
@@ -101,7 +123,7 @@ def conv_transpose(
         return _native_transpose(x, weight, bias, g)
     xb, gb = _batched(x, g)
     methods = (choose(gb)[0] if method == "auto" else method, "gemm")
-    y = _apply(ConvTranspose, xb, weight, bias, gb, methods)
+    y = autograd.conv_transpose(xb, weight, bias, geometry_tail(gb, methods))
     return y if g.batch is not None else y[0]
 
 
@@ -128,15 +150,8 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
         return _native_conv(x, weight, bias, g)
     xb, gb = _batched(x, g)
     methods = (choose(gb.adjoint())[0], "gemm" if method == "auto" else method)
-    y = _apply(Conv, xb, weight, bias, gb, methods)
+    y = autograd.conv(xb, weight, bias, geometry_tail(gb, methods))
     return y if g.batch is not None else y[0]
-
-
-@torch.compiler.disable
-def _apply(function, *args):
-    """``function.apply(*args)``, run eagerly under ``torch.compile`` (a graph break): the core's
-    methods are Python loops over array-API calls that dynamo would trace only to break on them."""
-    return function.apply(*args)
 
 
 def _transpose_with_mode(x, weight, bias, g: Geometry, padding_mode: str, method: str):

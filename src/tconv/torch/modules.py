@@ -10,14 +10,19 @@ at any stride), ``"valid"``, per-axis ``(begin, end)`` pairs, ``padding_mode`` `
 
 from __future__ import annotations
 
+import copy
+
+from torch.nn.utils import parametrize
+
 import torch
-from tconv.arguments import padding_pairs
+from tconv.arguments import padding_pairs, transpose_geometry
+from tconv.errors import TConvError, TConvTypeError
 from tconv.methods import check_method
 from tconv.padding_modes import check_mode
 from tconv.torch.functional import METHODS, conv_transpose
 from torch import nn
 
-__all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ConvTransposeNd"]
+__all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ConvTransposeNd", "convert_", "convertible"]
 
 
 class ConvTransposeNd:
@@ -67,46 +72,96 @@ class ConvTransposeNd:
         check_method(method, METHODS, ("auto", "native"))
         self.method = method
 
+    #: Class default, so a torch.nn layer converted in place (:func:`convert_`) has one too.
+    method = "auto"
+
     def forward(self, input: torch.Tensor, output_size=None) -> torch.Tensor:
-        """``conv_transpose(input, weight, bias, ...)``; ``output_size`` replaces ``output_padding``."""
+        """``conv_transpose(input, weight, bias, ...)``; ``output_size`` replaces ``output_padding``,
+        within torch.nn's range: each size from the smallest output up to ``stride − 1`` more."""
+        output_padding = self.output_padding if output_size is None else self._output_padding_for(input, output_size)
         return conv_transpose(
             input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding if output_size is None else 0,
+            output_padding,
             self.groups,
             self.dilation,
-            output_size=output_size,
             padding_mode=self.padding_mode,
             method=self.method,
         )
+
+    def _output_padding_for(self, input, output_size) -> tuple[int, ...]:
+        """torch.nn's ``_output_padding``: ``output_size`` (spatial sizes, or the whole shape) as
+        ``output_padding``, refused unless ``0 ≤ output_padding < stride`` on every axis."""
+        nd = len(self.kernel_size)
+        size = tuple(int(n) for n in output_size)
+        if len(size) == input.ndim:  # torch.nn also takes ([N,] C_out, *spatial) and reads the spatial part
+            size = size[input.ndim - nd :]
+        if len(size) != nd:
+            raise TConvError(
+                f"output_size={tuple(output_size)} must have {nd} or {input.ndim} elements (got {len(size)})"
+            )
+        smallest = transpose_geometry(
+            input.shape, self.weight.shape, self.stride, self.padding, 0, self.groups, self.dilation
+        ).large
+        if not all(0 <= o - n < s for o, n, s in zip(size, smallest, self.stride)):
+            ranges = ", ".join(f"{n}..{n + s - 1}" for n, s in zip(smallest, self.stride))
+            raise TConvError(
+                f"output_size={size} is out of range: for an input of spatial size {tuple(input.shape[-nd:])} "
+                f"torch.nn's ConvTranspose{nd}d accepts {ranges} on each axis (output_padding < stride={self.stride})"
+            )
+        return tuple(o - n for o, n in zip(size, smallest))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, method={self.method!r}"
 
     @classmethod
     def from_torch(cls, layer: nn.modules.conv._ConvTransposeNd, method="auto"):
-        """A tconv layer with ``layer``'s arguments, device, dtype and (copied) weights."""
-        new = cls(
-            layer.in_channels,
-            layer.out_channels,
-            layer.kernel_size,
-            layer.stride,
-            layer.padding,
-            layer.output_padding,
-            layer.groups,
-            layer.bias is not None,
-            layer.dilation,
-            layer.padding_mode,
-            device=layer.weight.device,
-            dtype=layer.weight.dtype,
-            method=method,
-        )
-        new.load_state_dict(layer.state_dict())
-        new.train(layer.training)
-        return new
+        """A tconv copy of ``layer``: a deep copy (weights, device, dtype, training mode, hooks,
+        parametrizations and weight-norm hooks all carried), converted by :func:`convert_`."""
+        if _TCONV.get(_plain_class(layer)) is not cls:
+            raise TConvTypeError(
+                f"{cls.__name__}.from_torch takes a torch.nn.{cls.__name__[:-2]}{cls.__name__[-2:]}; got {type(layer).__name__}"
+            )
+        return convert_(copy.deepcopy(layer), method)
+
+
+def _plain_class(layer) -> type:
+    """``layer``'s torch.nn class, seen through the class ``torch.nn.utils.parametrize`` makes for it."""
+    cls = type(layer)
+    if parametrize.is_parametrized(layer) and cls.__name__ == f"Parametrized{cls.__bases__[0].__name__}":
+        return cls.__bases__[0]
+    return cls
+
+
+def convertible(layer) -> bool:
+    """Whether :func:`convert_` takes ``layer``: a ``torch.nn.ConvTranspose{1,2,3}d`` itself (possibly
+    parametrized), not a subclass (whose ``forward`` may differ), not already tconv's."""
+    return _plain_class(layer) in _TCONV
+
+
+def convert_(layer, method="auto"):
+    """Make ``layer`` — a ``torch.nn.ConvTranspose{1,2,3}d`` — tconv's layer, in place, and return it.
+
+    Only its class changes: the object, its parameters (tied, frozen or not), buffers, hooks of every
+    kind, training mode, device and dtype stay as they are, and so do ``torch.nn.utils.weight_norm``
+    and ``spectral_norm`` (their forward pre-hooks still compute ``weight``). A layer parametrized by
+    ``torch.nn.utils.parametrize`` (``parametrizations.weight_norm``, ``spectral_norm``) gets a new
+    parametrized class over tconv's, holding the same parametrized properties.
+    """
+    check_method(method, METHODS, ("auto", "native"))
+    plain = _plain_class(layer)
+    if plain not in _TCONV:
+        raise TConvTypeError(f"convert_ takes a torch.nn.ConvTranspose1d/2d/3d; got {type(layer).__name__}")
+    target = _TCONV[plain]
+    if type(layer) is not plain:  # parametrized: the same class body (its properties) over tconv's class
+        body = {k: v for k, v in vars(type(layer)).items() if k not in ("__dict__", "__weakref__")}
+        target = type(type(layer).__name__, (target,), body)
+    layer.__class__ = target
+    layer.method = method
+    return layer
 
 
 def _has_pairs(padding) -> bool:
@@ -144,3 +199,10 @@ class ConvTranspose3d(ConvTransposeNd, nn.ConvTranspose3d):
     >>> ConvTranspose3d(2, 3, kernel_size=2, stride=2)(torch.ones(1, 2, 2, 3, 4)).shape
     torch.Size([1, 3, 4, 6, 8])
     """
+
+
+_TCONV: dict[type, type] = {
+    nn.ConvTranspose1d: ConvTranspose1d,
+    nn.ConvTranspose2d: ConvTranspose2d,
+    nn.ConvTranspose3d: ConvTranspose3d,
+}

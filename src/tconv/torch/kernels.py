@@ -1,0 +1,205 @@
+"""The computations behind tconv's operators: the core's methods, and im2col read both ways.
+
+Three maps relate the small side ``x`` (``N, C_s, *i``), the large side ``y`` (``N, C_l, *o``) and
+the weight ``w`` (``C_s, C_l/G, *k``) through the geometry's ``o = i·s + t·d − b`` (see
+:mod:`tconv.geometry`); each is computed here, with no torch convolution kernel:
+
+    transpose            y[n, cl, i·s + t·d − b] += w[cs, cl, t] · x[n, cs, i]     (a core method)
+    conv                 x[n, cs, i] = Σ_{cl, t} w[cs, cl, t] · y[n, cl, i·s + t·d − b]
+    weight_correlation   w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]
+
+``transpose`` runs one of the core's five methods on the tensors. ``conv`` and
+``weight_correlation`` have two methods each: ``"direct"``, the core's
+:func:`~tconv.methods.correlate.correlate` (for the weight, with the batch as channels), and
+``"gemm"``, the core's GEMM + col2im read backwards — im2col (:func:`columns`), then one matrix
+product per group. Every result is :func:`fresh`: a new tensor, not a view, laid out as torch.nn
+lays out its convolutions' outputs (:func:`memory_format`), so in-place operations on it are safe.
+"""
+
+from __future__ import annotations
+
+import math
+
+from array_api_compat import array_namespace
+
+import torch
+from tconv import methods as core_methods
+from tconv.arrays import check_memory, compute_dtype, window
+from tconv.geometry import Geometry
+from tconv.methods.correlate import correlate
+
+__all__ = [
+    "transpose",
+    "conv",
+    "weight_correlation",
+    "columns",
+    "memory_format",
+    "fresh",
+    "result_dtype",
+    "accumulation_dtype",
+    "CONV_METHODS",
+]
+
+#: How :func:`conv` and :func:`weight_correlation` compute: the core's ``correlate``, or im2col + one product.
+CONV_METHODS = ("direct", "gemm")
+
+
+def memory_format(*tensors) -> torch.memory_format:
+    """torch.nn's rule for a convolution's output: channels-last when the input or the weight is.
+
+    ATen's transposed convolutions return ``channels_last`` (4-D) or ``channels_last_3d`` (5-D)
+    output when either operand suggests that format, and contiguous output otherwise. (In 3-D its
+    CPU fallback kernel, which ATen picks for float64 and for some small shapes instead of oneDNN,
+    returns contiguous output whatever the input; tconv keeps the input's format there too.)
+    """
+    from torch._prims_common import suggest_memory_format  # the stride test ATen applies, in Python
+
+    for t in tensors:
+        fmt = suggest_memory_format(t)
+        if fmt != torch.contiguous_format:
+            return fmt
+    return torch.contiguous_format
+
+
+def fresh(y: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """``y`` as a tensor of its own — not a view of a larger canvas — dense in ``fmt``.
+
+    The methods may return a window of their uncropped canvas; an operator's output must own its
+    storage (autograd forbids in-place changes to a view made inside a custom function, and
+    ``.view`` needs dense strides), and its strides must be the ones the fake implementation says.
+    """
+    want = torch.empty(y.shape, dtype=y.dtype, device="meta", memory_format=fmt).stride()
+    if y.stride() != want:  # a cropped window of a canvas, or another layout: one copy
+        return torch.empty(y.shape, dtype=y.dtype, device=y.device, memory_format=fmt).copy_(y)
+    # Dense already (a reshape of a product, a canvas kept whole): detach() is the same storage
+    # without the view relation, so nothing is copied.
+    return y.detach() if y._is_view() else y
+
+
+def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
+    """im2col: ``cols[G, cl·Πk + t, n·Πi + i] = full[n, G·C_l/G + cl, i·s + t·d]``, ``full[f] = large[f − b]``.
+
+    The core's ``gemm`` writes a column buffer and adds it into the output (col2im); this reads the
+    large side back into that buffer — col2im's adjoint. ``Tensor.unfold(axis, k_eff, s)`` is the
+    view of every window ``[i·s, i·s + k_eff)``, and ``[..., ::d]`` keeps its ``k`` taps; one copy
+    then lays the buffer out with the batch folded into the columns, ready for one matrix product
+    per group. Positions outside ``large`` read zeros (``window``), which is every padding form.
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> g = transpose_geometry((1, 1, 2), (1, 1, 3), stride=2)      # o = i·2 + t
+    >>> columns(torch.arange(5.0).reshape(1, 1, 5), g)               # rows t = 0, 1, 2; columns i
+    tensor([[[0., 2.],
+             [1., 3.],
+             [2., 4.]]])
+    """
+    n, nd, groups = large.shape[0], g.ndim, g.groups
+    full = window(large, tuple(-b for b in g.begin), g.full)
+    full = full.reshape(n, groups, g.large_channels // groups, *g.full)
+    for axis, (ke, s) in enumerate(zip(g.effective_kernel, g.stride)):
+        full = full.unfold(3 + axis, ke, s)  # (..., i, ..., k_eff): F = (i−1)·s + k_eff gives i windows
+    taps = full[(..., *(slice(None, None, d) for d in g.dilation))]  # (n, G, C_l/G, *i, *k)
+    taps = taps.permute(1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))  # (G, C_l/G, *k, n, *i)
+    return taps.reshape(groups, g.large_channels // groups * g.taps, n * math.prod(g.small))
+
+
+# ---- the forward computations, in the compute dtype (float16/bfloat16 accumulate in float32) -----
+
+
+def _dtypes(*tensors):
+    return compute_dtype(array_namespace(*tensors), *tensors)
+
+
+def result_dtype(*tensors) -> torch.dtype:
+    """The dtype the computations return for these operands (the core's policy)."""
+    return _dtypes(*tensors)[1]
+
+
+def accumulation_dtype(*tensors) -> torch.dtype:
+    """The dtype they compute in: float16/bfloat16 accumulate in float32."""
+    return _dtypes(*tensors)[0]
+
+
+def _with_bias(y, bias):
+    # y is a tensor of this module's making (maybe a window of a canvas), so the bias is added in place.
+    return y if bias is None else y.add_(bias.to(y.dtype).reshape(-1, *(1,) * (y.ndim - 2)))
+
+
+def transpose(x, weight, bias, g: Geometry, method: str):
+    """``y = T_w x + b`` by the core's ``method`` (``x`` batched, ``g`` transposed)."""
+    compute, result = _dtypes(x, weight)
+    fmt = memory_format(x, weight)
+    if x.shape[0] == 0:
+        return torch.empty((0, g.large_channels, *g.large), dtype=result, device=x.device, memory_format=fmt)
+    check_memory(
+        f"conv_transpose to shape {(x.shape[0], g.large_channels, *g.large)} with method={method!r}",
+        math.prod((x.shape[0], g.large_channels, *g.large)) + core_methods.workspace(method, g),
+        compute.itemsize,
+    )
+    y = core_methods.run(method, x.to(compute), weight.to(compute), g)
+    return fresh(_with_bias(y, bias).to(result), fmt)
+
+
+def conv(y, weight, bias, g: Geometry, method: str, cols=None):
+    """``x = T_wᵀ y + b``: the convolution reading the large side ``y`` (batched); ``cols``, if
+    given, is ``columns(y, g)`` already computed."""
+    compute, result = _dtypes(y, weight)
+    fmt = memory_format(y, weight)
+    n, groups = y.shape[0], g.groups
+    shape = (n, g.small_channels, *g.small)
+    if n == 0:
+        return torch.empty(shape, dtype=result, device=y.device, memory_format=fmt)
+    y, weight = y.to(compute), weight.to(compute)
+    if method == "direct":  # the core's convolution: one matrix product per kernel tap
+        x = correlate(
+            y,
+            weight,
+            stride=g.stride,
+            dilation=g.dilation,
+            groups=groups,
+            start=tuple(-b for b in g.begin),
+            size=g.small,
+        )
+    else:  # "gemm": x[G, cs, (n, i)] = Σ_{(cl, t)} w[G, cs, (cl, t)] · cols[G, (cl, t), (n, i)]
+        check_memory("the column buffer of conv", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize)
+        x = weight.reshape(groups, g.small_channels // groups, -1) @ (
+            columns(y, g) if cols is None else cols.to(compute)
+        )
+        x = x.reshape(g.small_channels, n, *g.small).transpose(0, 1)
+    return fresh(_with_bias(x, bias).to(result), fmt)
+
+
+def weight_correlation(x, y, g: Geometry, method: str, cols=None):
+    """``w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]`` (``x`` small side, ``y`` large)."""
+    compute, result = _dtypes(x, y)
+    groups, n = g.groups, x.shape[0]
+    cs, cl = g.small_channels // groups, g.large_channels // groups
+    if n == 0:  # an empty sum
+        return torch.zeros(g.weight_shape, dtype=result, device=x.device)
+    x, y = x.to(compute), y.to(compute)
+    if method == "direct":
+        # The core's correlate, batch as channels. Its definition, out[m, G·C'+c, q] =
+        # Σ_{c', u} ker[G·C'+c, c', u] · inp[m, G·C+c', start + q·stride + u·dilation], is this sum
+        # with  m = cl,  c' = n,  c = cs,  q = t,  u = i:  inp[cl, G·N + n] = y[n, G·C_l/G + cl],
+        # ker[G·C_s/G + cs, n] = x[n, G·C_s/G + cs], stride d, dilation s, start −b, size k.
+        # Its "kernel" is the whole input x, so its tap loop runs Π i times: a reference, not fast.
+        inp = (
+            y.reshape(n, groups, cl, *g.large).permute(2, 1, 0, *range(3, 3 + g.ndim)).reshape(cl, groups * n, *g.large)
+        )
+        ker = x.transpose(0, 1)
+        w = correlate(
+            inp,
+            ker,
+            stride=g.dilation,
+            dilation=g.stride,
+            groups=groups,
+            start=tuple(-b for b in g.begin),
+            size=g.kernel,
+        )
+        return fresh(w.transpose(0, 1).reshape(g.weight_shape).to(result), torch.contiguous_format)
+    # "gemm": w[G, cs, (cl, t)] = Σ_{(n, i)} x[G, cs, (n, i)] · cols[G, (cl, t), (n, i)], one product.
+    check_memory(
+        "the column buffer of the weight gradient", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize
+    )
+    xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
+    w = xs @ (columns(y, g) if cols is None else cols.to(compute)).mT
+    return fresh(w.reshape(g.weight_shape).to(result), torch.contiguous_format)
