@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from tconv.arguments import transpose_geometry
@@ -65,18 +66,18 @@ def run(args: argparse.Namespace) -> int:
     g = transpose_geometry((1, 1, *i), (1, 1, *k), stride, padding, op, 1, dilation)
     step = shape_step(g, padding, op)
     if args.json:
-        print(json.dumps({"output_size": list(g.large), "axes": step.data["axes"]}))
+        print(json.dumps({"output_size": list(g.large), "axes": [dataclasses.asdict(ax) for ax in step.axes]}))
         return 0
     print(f"tconv shape: input {','.join(map(str, i))}, kernel {','.join(map(str, k))}, stride {args.stride},")
     print(f"  padding {args.padding}, output_padding {args.output_padding}, dilation {args.dilation}")
-    print(f"  {step.data['axes'][0]['formula']}")
-    for a, ax in enumerate(step.data["axes"]):
+    print(f"  {step.axes[0].formula}")
+    for a, ax in enumerate(step.axes):
         label = f"   (axis {a})" if ndim > 1 else ""
-        print(f"    = {ax['numbers']}{label}")
-        tail = f"{ax['end']} at the end" if ax["end"] >= 0 else f"{-ax['end']} zeros appended at the end"
+        print(f"    = {ax.numbers}{label}")
+        tail = f"{ax.end} at the end" if ax.end >= 0 else f"{-ax.end} zeros appended at the end"
         print(
-            f"      full output F = {ax['full']}, cropped {ax['begin']} at the start and {tail}"
-            + (f", then output_padding {ax['output_padding']} appended" if ax["output_padding"] else "")
+            f"      full output F = {ax.full}, cropped {ax.begin} at the start and {tail}"
+            + (f", then output_padding {ax.output_padding} appended" if ax.output_padding else "")
         )
     print(f"  output size: {' x '.join(map(str, g.large))}")
     return 0

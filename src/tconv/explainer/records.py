@@ -108,11 +108,6 @@ class ShapeStep:
     kind: ClassVar[str] = "shape"
     title: ClassVar[str] = "output size"
 
-    @property
-    def data(self) -> dict:
-        """The JSON form (``{"title", "axes", "notes"}``), as ``tconv shape --json`` prints its axes."""
-        return plain(self)
-
 
 # ---- 2-6. the five methods ---------------------------------------------------------------------
 
