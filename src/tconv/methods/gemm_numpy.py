@@ -54,6 +54,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from tconv.methods import gemm_phases
+
 __all__ = ["conv_transpose", "plan", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
@@ -229,11 +231,17 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int
     x3 = np.ascontiguousarray(x).reshape(n, groups, cig, p)
     w3 = np.ascontiguousarray(weight).reshape(groups, cig, cog * g.taps)  # a view: rows (co, t)
     dtype = x.dtype if x.dtype == weight.dtype else np.result_type(x, weight)
-    out = (np.empty if how == "reshape" and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
+    empty = how == "reshape" or how == "phases" and not gemm_phases.phase_plan(g).zero_fill
+    out = (np.empty if empty and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
     if n == 0:
         return out.reshape(n, g.large_channels, *g.large)
     item = out.itemsize
-    run = {"reshape": _reshape, "channels_last": _channels_last, "channels_first": _channels_first}[how]
+    run = {
+        "reshape": _reshape,
+        "channels_last": _channels_last,
+        "channels_first": _channels_first,
+        "phases": gemm_phases.phases,
+    }[how]
     for gi in range(groups):
         run(x3[:, gi], w3[gi], out[:, gi], g, item, workspace_bytes)
     return out.reshape(n, g.large_channels, *g.large)
