@@ -56,7 +56,7 @@ import numpy as np
 
 from tconv.methods import gemm_phases
 
-__all__ = ["conv_transpose", "plan", "WORKSPACE_BYTES"]
+__all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
@@ -69,8 +69,20 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
 
 
+_THREADS: int | None = None
+
+
+def set_num_threads(threads: int | None) -> int | None:
+    """Use at most ``threads`` threads in col2im (``None``: the CPU count, at most 8); returns the
+    previous setting. The benchmark gives tconv the threads it gives BLAS and the peers, so that
+    tconv's threads and OpenBLAS's do not outnumber the cores."""
+    global _THREADS
+    previous, _THREADS = _THREADS, threads
+    return previous
+
+
 def _workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    return max(1, _THREADS if _THREADS is not None else min(os.cpu_count() or 1, 8))
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -78,7 +90,10 @@ def _pool() -> ThreadPoolExecutor:
     worker), which inherits the pool object but none of its threads."""
     global _POOL, _POOL_PID
     if _POOL is None or _POOL_PID != os.getpid():
-        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="tconv"), os.getpid()
+        _POOL, _POOL_PID = (
+            ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8), thread_name_prefix="tconv"),
+            os.getpid(),
+        )
     return _POOL
 
 

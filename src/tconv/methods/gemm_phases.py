@@ -152,7 +152,9 @@ def phases(x, w, out, g, item: int, budget: int) -> None:
         if per_image <= budget:
             blocks = [(a, b, 0, q[0]) for a, b in _row_blocks(n, per_image, budget)]
         else:
-            blocks = [(i, i + 1, a, b) for i in range(n) for a, b in _row_blocks(q[0], (k_dim + cog) * row * item, budget)]
+            blocks = [
+                (i, i + 1, a, b) for i in range(n) for a, b in _row_blocks(q[0], (k_dim + cog) * row * item, budget)
+            ]
         for n0, n1, r0, r1 in blocks:
             m, rows = n1 - n0, r1 - r0
             qb = (rows, *q[1:])
@@ -161,14 +163,24 @@ def phases(x, w, out, g, item: int, budget: int) -> None:
             if fold:
                 im = np.empty((t_r, cig, m, *qb), dtype=x.dtype)
                 for j, st in enumerate(ph.starts):
-                    src = (slice(n0, n1), slice(None), slice(st[0] + r0, st[0] + r1), *(slice(a, a + b) for a, b in zip(st[1:], q[1:])))
+                    src = (
+                        slice(n0, n1),
+                        slice(None),
+                        slice(st[0] + r0, st[0] + r1),
+                        *(slice(a, a + b) for a, b in zip(st[1:], q[1:])),
+                    )
                     np.copyto(im[j], xp[src].transpose(1, 0, *range(2, 2 + nd)))
                 y = wr @ im.reshape(k_dim, cols)  # (C_out, m·ΠQ)
                 np.copyto(dst, y.reshape(cog, m, *qb).transpose(1, 0, *range(2, 2 + nd)))
             else:
                 im = np.empty((m, t_r, cig, *qb), dtype=x.dtype)
                 for j, st in enumerate(ph.starts):
-                    src = (slice(n0, n1), slice(None), slice(st[0] + r0, st[0] + r1), *(slice(a, a + b) for a, b in zip(st[1:], q[1:])))
+                    src = (
+                        slice(n0, n1),
+                        slice(None),
+                        slice(st[0] + r0, st[0] + r1),
+                        *(slice(a, a + b) for a, b in zip(st[1:], q[1:])),
+                    )
                     im[:, j] = xp[src]
                 y = np.matmul(wr, im.reshape(m, k_dim, rows * row))  # (m, C_out, ΠQ)
                 dst[...] = y.reshape(m, cog, *qb)

@@ -12,7 +12,7 @@ torch.Size([2, 4, 32, 32])
 torch.Size([1, 1, 10, 10])
 
 ``swap_conv_transpose(model)`` puts tconv's layers in place of ``torch.nn.ConvTranspose{1,2,3}d``;
-``python -m tconv.torch.bench`` times them against ``torch.nn``.
+``tconv bench --torch-layer`` times them against ``torch.nn``.
 """
 
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
