@@ -54,7 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tconv.methods import gemm_phases
+from tconv.methods import cost, gemm_phases
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
 
@@ -157,21 +157,13 @@ def _col2im_matrix(g, dtype: str):
 
 @functools.lru_cache(maxsize=256)
 def plan(g) -> str:
-    """Which arrangement :func:`conv_transpose` uses for geometry ``g``.
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g``: the cost model's cheapest.
 
-    ``"reshape"`` (k == s, no overlap), ``"channels_last"`` or ``"channels_first"``.
+    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"`` or ``"phases"``
+    (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the predicted times.
     """
-    if all(
-        k == s and (d == 1 or k == 1) and b == 0 for k, s, d, b in zip(g.kernel, g.stride, g.dilation, g.begin)
-    ) and g.large == tuple(i * s for i, s in zip(g.small, g.stride)):
-        return "reshape"
-    # The inner loop of a strided addition runs along the last axis: the image width channels-first,
-    # the output channels channels-last. Channels-last costs a weight-block copy and a transpose of the
-    # output, which pays only on narrow images (measured: DCGAN 4×4 and WaveGAN 16 faster; the 32×32
-    # and 64×64 layers and HiFi-GAN's 200 slower), so: width at most 16, at least 32 output channels.
-    if g.small[-1] <= 16 and g.large_channels // g.groups >= 32:
-        return "channels_last"
-    return "channels_first"
+    predicted = cost.predict(g)
+    return min(predicted, key=predicted.__getitem__)
 
 
 def _blocks(total: int, per_item: int, budget: int):
@@ -231,15 +223,19 @@ def _parallel(fn, n: int, work: int):
         f.result()
 
 
-def conv_transpose(x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int = WORKSPACE_BYTES) -> np.ndarray:
+def conv_transpose(
+    x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int = WORKSPACE_BYTES, arrangement: str | None = None
+) -> np.ndarray:
     """``(N, C_in, *i)`` and ``(C_in, C_out/G, *k)`` NumPy arrays of one dtype → ``(N, C_out, *o)``.
 
     >>> from tconv.arguments import transpose_geometry
     >>> x = np.array([[[1., 2.]]]); w = np.array([[[1., 10., 100.]]])
     >>> conv_transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
     array([[[  1.,  10., 102.,  20., 200.]]])
+
+    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies).
     """
-    how = plan(g)
+    how = plan(g) if arrangement is None else arrangement
     n, groups = x.shape[0], g.groups
     cig, cog = g.small_channels // groups, g.large_channels // groups
     p = math.prod(g.small)
