@@ -130,6 +130,7 @@ def test_parse_layer_and_bad_arguments():
         layers.parse_layer("1,2:3")
     assert tconv_main(["bench", "--quick", "--layer", "nonsense"]) == 2
     assert tconv_main(["bench", "--threads", "0"]) == 2
+    assert tconv_main(["bench", "--cpu-time"]) == 2  # CPU time of two threads would add up their spinning
     assert tconv_main(["bench", "--grid", "--only", "no-such-layer"]) == 2
 
 
@@ -160,6 +161,14 @@ def test_missing_peers_say_not_installed(monkeypatch):
     assert row.results["torch"].status == "not installed" == row.results["onnxruntime"].status
     assert row.ratio is None and rep.summary.geomean is None
     assert "not installed" in report.table(rep)
+
+
+def test_cpu_time_run():
+    rep = harness.run(
+        layers.QUICK_LAYERS[:2], repeat=2, peak_size=64, progress=False, block_s=0, threads=1, cpu_time=True
+    )
+    assert rep.clock == "cpu" and all(r.results["tconv"].ms >= 0 for r in rep.layers)
+    assert "CPU time" in report.table(rep)
 
 
 def test_threads_are_given_back():

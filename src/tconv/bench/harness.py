@@ -40,6 +40,7 @@ import numpy as np
 from tconv import api
 from tconv.arguments import transpose_geometry
 from tconv.bench.report import Machine, Report, Row, Timing, make_row, summarise
+from tconv.errors import TConvError
 from tconv.examples import LEARNER, Layer
 from tconv.geometry import Geometry
 from tconv.interop.frameworks import torch_arguments
@@ -236,14 +237,14 @@ def _progress(done: int, total: int, what: str, enabled: bool) -> None:
     sys.stderr.flush()
 
 
-def time_block(call, calls: int) -> float:
+def time_block(call, calls: int, clock=time.perf_counter) -> float:
     """Seconds per call of a block of ``calls`` calls, after one untimed settling call (which lets
     the previous library's threads fall asleep and wakes this one's)."""
     call()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(calls):
         call()
-    return (time.perf_counter() - t0) / calls
+    return (clock() - t0) / calls
 
 
 def _block_size(seconds: float, block_s: float) -> int:
@@ -290,6 +291,7 @@ def run(
     seed: int = 0,
     block_s: float = 0.05,
     quick: bool = False,
+    cpu_time: bool = False,
 ) -> Report:
     """Time ``layers`` (:class:`~tconv.examples.Layer`) against the peers; return the :class:`Report`.
 
@@ -313,7 +315,18 @@ def run(
         Seconds a timed block aims at (at least one call).
     quick
         Mark the report as a smoke run: the report prints no ratios as results.
+    cpu_time
+        Time by the process's CPU time rather than the wall clock — only with ``threads=1``, where
+        it is the time the call computed, and hardly moves when other processes load the machine.
+
+    Raises
+    ------
+    TConvError
+        ``cpu_time`` with more than one thread (CPU time would add up the threads' spinning).
     """
+    if cpu_time and threads != 1:
+        raise TConvError(f"CPU time measures one thread only; got threads={threads}")
+    clock = time.process_time if cpu_time else time.perf_counter
     rng = np.random.default_rng(seed)
     with blas_threads(threads) as limited:
         cases = _prepare(layers, method, peers, threads, rng)
@@ -327,14 +340,14 @@ def run(
             done += 1
         peak_samples = []
         for r in range(repeat):
-            peak_samples.append(time_block(lambda: np.matmul(a, b), 1 if quick else 3))
+            peak_samples.append(time_block(lambda: np.matmul(a, b), 1 if quick else 3, clock))
             done += 1
             for case in cases:
                 _progress(done, total, f"{case.layer.name}: round {r + 1}", progress)
                 names = list(case.calls)
                 for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
                     call = case.calls[name]
-                    case.samples[name].append(time_block(call, _block_size(case.first_s[name], block_s)))
+                    case.samples[name].append(time_block(call, _block_size(case.first_s[name], block_s), clock))
                 done += 1
         _progress(total, total, "done", progress)
         peak = 2 * peak_size**3 / min(peak_samples) / 1e9
@@ -358,6 +371,7 @@ def run(
         repeat=repeat,
         threads=threads,
         quick=quick,
+        clock="cpu" if cpu_time else "wall",
         peak_gflops=peak,
         peak_size=peak_size,
         learner_us=learner_us,

@@ -177,6 +177,7 @@ class Report:
     repeat: int
     threads: int
     quick: bool
+    clock: str  # "wall" or "cpu" (one thread's CPU time)
     peak_gflops: float
     peak_size: int
     learner_us: float
@@ -243,7 +244,8 @@ def table(report: Report) -> str:
         f"Matrix-product peak (np.matmul, {report.peak_size}² float32, {report.threads} threads): "
         f"{report.peak_gflops:.0f} GFLOP/s. {m.cpus} CPUs ({m.processor}), numpy {m.numpy} with {m.blas}, "
         f"torch {m.torch or '—'}, onnxruntime {m.onnxruntime or '—'}; method={report.method}, "
-        f"{report.threads} threads each, best of {report.repeat} interleaved blocks."
+        f"{report.threads} threads each, best of {report.repeat} interleaved blocks"
+        + (", CPU time." if report.clock == "cpu" else ", wall time.")
     )
     if not m.blas_threads_limited:
         lines.append(

@@ -73,38 +73,52 @@ def _layers(layer: Layer, method: str):
     return theirs, ours, note
 
 
-def _step(module, x, gy) -> tuple[float, float]:
+def _step(module, x, gy, clock=time.perf_counter) -> tuple[float, float]:
     """Seconds for the forward and for the backward of one step."""
     module.zero_grad(set_to_none=True)
     x.grad = None
-    t0 = time.perf_counter()
+    t0 = clock()
     y = module(x)
-    t1 = time.perf_counter()
+    t1 = clock()
     y.backward(gy)
-    return t1 - t0, time.perf_counter() - t1
+    return t1 - t0, clock() - t1
 
 
-def _block(module, x, gy, steps: int) -> tuple[float, float]:
+def _block(module, x, gy, steps: int, clock) -> tuple[float, float]:
     """Forward and backward seconds per step over a block, after one untimed step."""
     _step(module, x, gy)
     f = b = 0.0
     for _ in range(steps):
-        df, db = _step(module, x, gy)
+        df, db = _step(module, x, gy, clock)
         f, b = f + df, b + db
     return f / steps, b / steps
 
 
 def run(
-    layers, *, repeat: int = 5, max_gmac: float = 20.0, method: str = "auto", threads: int = 2, block_s: float = 0.1
+    layers,
+    *,
+    repeat: int = 5,
+    max_gmac: float = 20.0,
+    method: str = "auto",
+    threads: int = 2,
+    block_s: float = 0.1,
+    cpu_time: bool = False,
 ) -> list[TorchLayerResult]:
-    """Time every layer; return one :class:`TorchLayerResult` each.
+    """Time every layer; return one :class:`TorchLayerResult` each (``cpu_time``: one thread's CPU
+    time, as in :func:`tconv.bench.harness.run`).
 
     Raises
     ------
     AssertionError
         tconv's layer and torch.nn's disagree (relative difference over 1e-4).
+    ValueError
+        ``cpu_time`` with more than one thread.
     """
     import torch
+
+    if cpu_time and threads != 1:
+        raise ValueError(f"CPU time measures one thread only; got threads={threads}")
+    clock = time.process_time if cpu_time else time.perf_counter
 
     torch.manual_seed(0)
     torch.set_num_threads(threads)
@@ -136,7 +150,7 @@ def run(
             names = list(contestants)[r % 2 :] + list(contestants)[: r % 2]  # alternate who goes first
             for name in names:
                 module, g = contestants[name]
-                samples[name].append(_block(module, x, g, steps[name]))
+                samples[name].append(_block(module, x, g, steps[name], clock))
     results = []
     for layer, note, _, _, _, samples in cases:
         best = {name: min(s, key=sum) for name, s in samples.items()}

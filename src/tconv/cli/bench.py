@@ -50,6 +50,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--method", default="auto", choices=("auto", *METHODS), help="tconv method (default auto)")
     p.add_argument("--repeat", type=int, default=5, help="timed rounds; the best block is kept (default 5)")
     p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
+    p.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by CPU time (needs --threads 1): robust on a machine others are loading",
+    )
     p.add_argument("--quick", action="store_true", help="tiny shapes, one round: a smoke run (prints no ratios)")
     p.add_argument("--no-peers", action="store_true", help="time tconv alone")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     """Time the layers and print the table (or JSON); optionally plot, and run the torch-layer benchmark."""
     if args.threads < 1:
         raise TConvError(f"--threads must be at least 1; got {args.threads}")
+    if args.cpu_time and args.threads != 1:
+        raise TConvError(f"--cpu-time measures one thread: give --threads 1 (got {args.threads})")
     if args.repeat < 1:
         raise TConvError(f"--repeat must be at least 1; got {args.repeat}")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
@@ -114,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             block_s=0.0 if args.quick else 0.05,
             quick=args.quick,
+            cpu_time=args.cpu_time,
         )
         print(json.dumps(result.to_dict(), indent=2) if args.json else report.table(result))
         if args.plot:
@@ -126,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
 
         chosen = torch_layer.QUICK_LAYERS if args.quick else [l for l in LAYERS if not args.only or l.name in args.only]
         results = torch_layer.run(
-            chosen, repeat=repeat, method=args.method, threads=args.threads, block_s=0.0 if args.quick else 0.1
+            chosen,
+            repeat=repeat,
+            method=args.method,
+            threads=args.threads,
+            block_s=0.0 if args.quick else 0.1,
+            cpu_time=args.cpu_time,
         )
         print()
         print(torch_layer.table(results, repeat, args.threads, quick=args.quick))

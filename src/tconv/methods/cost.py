@@ -86,7 +86,7 @@ def features(g, arrangement: str, item: int = 4) -> Features:
     cig, cog = g.small_channels // groups, g.large_channels // groups
     taps, p, o = g.taps, math.prod(g.small), math.prod(g.large)
     cols = n * cog * taps * p  # column-buffer elements
-    x_el, y_el = n * cig * p, n * cog * o
+    x_el, y_el, w_el = n * cig * p, n * cog * o, cig * cog * taps
     if arrangement == "phases":
         from tconv.methods.gemm_phases import phase_plan
 
@@ -99,13 +99,14 @@ def features(g, arrangement: str, item: int = 4) -> Features:
             prod = tuple(a + b for a, b in zip(prod, one))  # type: ignore[assignment]
             im += t_r * cig * n * q
             calls += _tiles(n, (t_r * cig + cog) * q * item) * (t_r + 4)
-        bytes_ = item * (2 * im + (4 if plan.zero_fill else 3) * y_el + 2 * x_el)
+        # the phase weights are a copy of the weight (read and written once per call)
+        bytes_ = item * (2 * im + (4 if plan.zero_fill else 3) * y_el + 2 * x_el + 2 * w_el)
     else:
         tiles = _tiles(n, cog * taps * p * item)
         fold = n > 1 and p < 1024
         if arrangement == "channels_last":
             prod = _product(1, n * p, cig, cog * taps)
-            bytes_ = item * (4 * cols + 6 * y_el + 2 * x_el)
+            bytes_ = item * (4 * cols + 6 * y_el + 2 * x_el + 2 * w_el)  # the weight blocks are copies
             calls = tiles * (taps + 4)
         else:
             prod = _product(1 if fold else n, cog * taps, cig, n * p if fold else p)
