@@ -150,8 +150,11 @@ def test_plot_goes_where_asked(quick_report, tmp_path):
     path = tmp_path / "sub" / "bench.png"
     report.plot(quick_report, str(tmp_path / "bench.png"))
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert tconv_main(["bench", "--quick", "--no-peers", "--layer", "1,2,3:2:2:2:0", "--plot", str(path)]) == 0
+    saved = tmp_path / "out" / "r.json"
+    args = ["bench", "--quick", "--no-peers", "--layer", "1,2,3:2:2:2:0", "--plot", str(path), "--save", str(saved)]
+    assert tconv_main(args) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(saved.read_text())["layers"][0]["name"] == "1x2x3-2-k2s2p0"
 
 
 def test_missing_peers_say_not_installed(monkeypatch):

@@ -26,6 +26,8 @@ def test_run_and_table():
 
 
 def test_quick_cli_prints_no_ratios(capsys):
-    assert tconv_main(["bench", "--quick", "--no-peers", "--layer", "1,2,3:2:2:2:0", "--torch-layer"]) == 0
+    assert tconv_main(["bench", "--quick", "--torch-layer"]) == 0
     out = capsys.readouterr().out
-    assert "tconv.torch vs torch.nn" in out and out.count("SMOKE RUN") == 2 and "geometric mean" not in out
+    assert "tconv.torch vs torch.nn" in out and "SMOKE RUN" in out and "geometric mean" not in out
+    assert out.count("| quick-") == len(torch_layer.QUICK_LAYERS)
+    assert tconv_main(["bench", "--torch-layer", "--only", "no-such-layer"]) == 2

@@ -2,7 +2,7 @@
 
     tconv bench --grid --plot out/grid.png           # the grid of docs/performance.md
     tconv bench --scaling --plot out/scaling.png     # time against batch, channels, size, threads
-    tconv bench --torch-layer                        # the torch layer's forward + backward
+    tconv bench --torch-layer                        # the torch layer's forward + backward vs torch.nn
     tconv bench --quick                              # a smoke run: prints no ratios
 
 Plots go where ``--plot`` says (``out/`` is ignored by git): the benchmark never writes into the
@@ -58,14 +58,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny shapes, one round: a smoke run (prints no ratios)")
     p.add_argument("--no-peers", action="store_true", help="time tconv alone")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.add_argument("--save", metavar="OUT.json", help="also write the results there as JSON, e.g. out/grid.json")
     p.add_argument(
         "--plot", metavar="OUT.png", help="also draw the results there (needs matplotlib), e.g. out/grid.png"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument(
+    which.add_argument(
         "--torch-layer",
         action="store_true",
-        help="also time tconv.torch's layer against torch.nn (forward + backward)",
+        help="time tconv.torch's layer against torch.nn instead (forward + backward; the layers of "
+        "tconv.examples.LAYERS, or --only NAME)",
     )
     p.set_defaults(run=run)
     return p
@@ -84,7 +86,7 @@ def _layers(args: argparse.Namespace):
     return chosen
 
 
-def _plot_path(path: str) -> str:
+def _output(path: str) -> str:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -103,13 +105,15 @@ def run(args: argparse.Namespace) -> int:
         raise TConvError("--plot needs matplotlib (pip install 'tconv[plot]')")
     repeat = 1 if args.quick else args.repeat
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.torch_layer:
+        return _torch_layer(args, repeat)
     if args.scaling:
         from tconv.bench import scaling
 
         result = scaling.run(repeat=repeat, threads=args.threads, quick=args.quick, progress=progress)
         print(json.dumps(result.to_dict(), indent=2) if args.json else scaling.table(result))
         if args.plot:
-            scaling.plot(result, _plot_path(args.plot))
+            scaling.plot(result, _output(args.plot))
     else:
         result = harness.run(
             _layers(args),
@@ -125,22 +129,33 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps(result.to_dict(), indent=2) if args.json else report.table(result))
         if args.plot:
-            report.plot(result, _plot_path(args.plot))
-    if args.torch_layer:
-        if importlib.util.find_spec("torch") is None:
-            print("tconv bench: --torch-layer needs torch (pip install 'tconv[torch]')", file=sys.stderr)
-            return 0
-        from tconv.bench import torch_layer
+            report.plot(result, _output(args.plot))
+    if args.save:
+        with open(_output(args.save), "w") as f:
+            json.dump(result.to_dict(), f, indent=1)
+    return 0
 
-        chosen = torch_layer.QUICK_LAYERS if args.quick else [l for l in LAYERS if not args.only or l.name in args.only]
-        results = torch_layer.run(
-            chosen,
-            repeat=repeat,
-            method=args.method,
-            threads=args.threads,
-            block_s=0.0 if args.quick else 0.1,
-            cpu_time=args.cpu_time,
-        )
-        print()
-        print(torch_layer.table(results, repeat, args.threads, quick=args.quick))
+
+def _torch_layer(args: argparse.Namespace, repeat: int) -> int:
+    if importlib.util.find_spec("torch") is None:
+        raise TConvError("--torch-layer needs torch (pip install 'tconv[torch]')")
+    from tconv.bench import torch_layer
+
+    if args.layer:
+        chosen = [layers.parse_layer(t) for t in args.layer]
+    elif args.quick:
+        chosen = torch_layer.QUICK_LAYERS
+    else:
+        chosen = [l for l in LAYERS if not args.only or l.name in args.only]
+        if not chosen:
+            raise TConvError(f"--only {args.only} matches no layer of {[l.name for l in LAYERS]}")
+    results = torch_layer.run(
+        chosen,
+        repeat=repeat,
+        method=args.method,
+        threads=args.threads,
+        block_s=0.0 if args.quick else 0.1,
+        cpu_time=args.cpu_time,
+    )
+    print(torch_layer.table(results, repeat, args.threads, quick=args.quick))
     return 0

@@ -35,7 +35,7 @@ ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "phases")
 #: ``(1/P, h_M/P, h_K/P, h_N/P, 1/B, c)`` in seconds per flop, per byte and per call, fitted by
 #: :mod:`tconv.bench.calibrate` (one thread, CPU time, on the grid of ``tconv bench --grid``); see
 #: docs/performance.md for the run. Only their ratios matter to the choice.
-COEFFICIENTS = (6.5e-12, 1.6e-10, 2.1e-10, 2.0e-10, 1.1e-10, 1.5e-6)
+COEFFICIENTS = (7.6e-12, 1.3e-10, 0.0, 3.8e-10, 8.8e-11, 1.0e-6)
 #: Bytes of the column buffer per tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES`.
 _BUDGET = 8 * 2**20
 
