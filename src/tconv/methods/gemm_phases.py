@@ -70,7 +70,7 @@ def phase_plan(g) -> PhasePlan:
     >>> from tconv.arguments import transpose_geometry
     >>> p = phase_plan(transpose_geometry((1, 1, 4), (1, 1, 4), stride=2, padding=1))
     >>> [(ph.taps, ph.starts) for ph in p.phases], p.pad
-    ([((0, 2), ((2,), (1,))), ((1, 3), ((1,), (0,)))], ((1, 1),))
+    ([((1, 3), ((1,), (0,))), ((0, 2), ((2,), (1,)))], ((1, 1),))
     """
     per_axis = []  # per axis: {r: [(t, q0)]}, Q per r
     pads = []
