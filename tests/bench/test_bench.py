@@ -158,7 +158,7 @@ def test_plot_goes_where_asked(quick_report, tmp_path):
 
 
 def test_missing_peers_say_not_installed(monkeypatch):
-    monkeypatch.setattr(harness, "_optional", lambda name: None)
+    monkeypatch.setattr(harness, "optional", lambda name: None)
     rep = harness.run(layers.QUICK_LAYERS[:1], repeat=1, peak_size=64, progress=False, block_s=0)
     row = rep.layers[0]
     assert row.results["torch"].status == "not installed" == row.results["onnxruntime"].status

@@ -24,7 +24,6 @@ where it cannot be read.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
 import os
 import platform
@@ -39,11 +38,11 @@ import numpy as np
 
 from tconv import api
 from tconv.arguments import transpose_geometry
+from tconv.bench.peers import onnxruntime_call, optional, torch_call
 from tconv.bench.report import Machine, Report, Row, Timing, make_row, summarise
 from tconv.errors import TConvError
 from tconv.examples import LEARNER, Layer
 from tconv.geometry import Geometry
-from tconv.interop.frameworks import torch_arguments
 from tconv.methods import gemm_numpy
 
 __all__ = ["run", "LIBRARIES"]
@@ -72,75 +71,10 @@ def _kwargs(layer: Layer) -> dict:
     return dict(stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding, **layer.kwargs)
 
 
-def _torch_call(torch, case: Case):
-    """``torch.nn.functional.conv_transpose{1,2,3}d`` with :func:`~tconv.interop.frameworks.torch_arguments`,
-    plus a slice where tconv's crop is asymmetric."""
-    g = case.geometry
-    if g.ndim > 3:
-        return None, "n/a (torch has 1-3-D only)"
-    fn = getattr(torch.nn.functional, f"conv_transpose{g.ndim}d")
-    t = torch_arguments(g)
-    if any(s < 0 or s + n > m for s, n, m in zip(t.start, t.size, t.torch_size)):
-        return None, "n/a (crop not expressible)"
-    tx, tw = torch.from_numpy(case.x), torch.from_numpy(case.w)
-    crop = (Ellipsis, *(slice(s, s + n) for s, n in zip(t.start, t.size)))
-    kw = dict(stride=g.stride, padding=t.padding, output_padding=t.output_padding, groups=g.groups, dilation=g.dilation)
-
-    def call():
-        with torch.no_grad():
-            return fn(tx, tw, **kw)[crop]
-
-    return call, None
-
-
-def _ort_call(ort, case: Case, threads: int):
-    """An onnxruntime session of one ``ConvTranspose`` node, the weight an initializer."""
-    g = case.geometry
-    if any(e < 0 for e in g.end):
-        return None, "n/a (negative pads)"
-    from onnx import TensorProto, helper, numpy_helper
-
-    node = helper.make_node(
-        "ConvTranspose",
-        ["x", "w"],
-        ["y"],
-        kernel_shape=list(g.kernel),
-        strides=list(g.stride),
-        dilations=list(g.dilation),
-        pads=[*g.begin, *g.end],
-        group=g.groups,
-    )
-    graph = helper.make_graph(
-        [node],
-        "tconv_bench",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(case.x.shape))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(case.w, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    feed = {"x": case.x}
-    return (lambda: session.run(None, feed)[0]), None
-
-
-def _optional(name: str):
-    if importlib.util.find_spec(name) is None:
-        return None
-    try:
-        return __import__(name)
-    except Exception:  # a broken install counts as missing
-        return None
-
-
 def _prepare(layers, method: str, peers: bool, threads: int, rng) -> list[Case]:
-    torch = _optional("torch") if peers else None
-    ort = _optional("onnxruntime") if peers else None
-    onnx = _optional("onnx") if ort is not None else None
+    torch = optional("torch") if peers else None
+    ort = optional("onnxruntime") if peers else None
+    onnx = optional("onnx") if ort is not None else None
     if torch is not None:
         torch.set_num_threads(threads)
     cases = []
@@ -158,7 +92,7 @@ def _prepare(layers, method: str, peers: bool, threads: int, rng) -> list[Case]:
                 case.missing[name] = "not installed"
             else:
                 try:
-                    call, why = _torch_call(torch, case) if name == "torch" else _ort_call(ort, case, threads)
+                    call, why = torch_call(torch, case) if name == "torch" else onnxruntime_call(ort, case, threads)
                 except Exception as exc:  # a peer refusing a shape is a result, not a crash
                     call, why = None, f"n/a ({type(exc).__name__})"
                 if call is None:
@@ -428,5 +362,5 @@ def _learner_us(method: str, calls: int, repeat: int) -> float:
 
 
 def _version(name: str) -> Any:
-    module = _optional(name)
+    module = optional(name)
     return getattr(module, "__version__", None) if module is not None else None

@@ -7,7 +7,11 @@
     y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
 
 What makes it fast, and why (each measured on a 2-core machine against the readable version and
-torch; see the README, section Speed):
+torch; see docs/performance.md). Four arrangements compute it — ``reshape`` (item 5),
+``channels_first`` (items 1–3), ``channels_last`` (item 4) and ``phases`` (one product per output
+phase from an im2col of the input, no col2im: :mod:`tconv.methods.gemm_phases`) — and
+:func:`plan` picks one per geometry by the cost model of :mod:`tconv.methods.cost`, fitted to
+timings of all four on the benchmark grid:
 
 1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
    view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.
@@ -37,7 +41,8 @@ torch; see the README, section Speed):
    whose whole column buffers would take 3–128 MiB.
 7. **Both cores in col2im.** NumPy releases the GIL inside ufunc loops, so the additions of a large
    block are split over threads on disjoint output channels (or images); BLAS already threads the
-   product. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
+   product. :func:`set_num_threads` caps them (the benchmark gives tconv the threads it gives BLAS,
+   so the two pools never outnumber the cores); tiles and threads live in :mod:`gemm_tiles`. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
    others — OpenBLAS's own threads still spin for a while after the product.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
    a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
@@ -49,12 +54,17 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from tconv.methods import cost, gemm_phases
+from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
+from tconv.methods.gemm_tiles import blocks as _blocks
+from tconv.methods.gemm_tiles import buffer as _buffer
+from tconv.methods.gemm_tiles import matmul as _matmul
+from tconv.methods.gemm_tiles import parallel as _parallel
+from tconv.methods.gemm_tiles import set_num_threads
+from tconv.methods.gemm_tiles import tiles as _tiles
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
 
@@ -62,39 +72,6 @@ __all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
 #: than 32 MiB ones, 4 MiB ones slower (the matrix products get too thin).
 WORKSPACE_BYTES = 8 * 2**20
-#: Below this many elements per block col2im runs in the calling thread: handing work to threads
-#: cost more than it saved (measured: (1, 16, 64, 64) → 16, k3 s2: 0.97 ms alone, 1.95 ms threaded).
-_THREAD_MIN = 1 << 20
-_POOL: ThreadPoolExecutor | None = None
-_POOL_PID = 0
-
-
-_THREADS: int | None = None
-
-
-def set_num_threads(threads: int | None) -> int | None:
-    """Use at most ``threads`` threads in col2im (``None``: the CPU count, at most 8); returns the
-    previous setting. The benchmark gives tconv the threads it gives BLAS and the peers, so that
-    tconv's threads and OpenBLAS's do not outnumber the cores."""
-    global _THREADS
-    previous, _THREADS = _THREADS, threads
-    return previous
-
-
-def _workers() -> int:
-    return max(1, _THREADS if _THREADS is not None else min(os.cpu_count() or 1, 8))
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The col2im threads, made on first use — and again in a forked child (e.g. a data-loader
-    worker), which inherits the pool object but none of its threads."""
-    global _POOL, _POOL_PID
-    if _POOL is None or _POOL_PID != os.getpid():
-        _POOL, _POOL_PID = (
-            ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8), thread_name_prefix="tconv"),
-            os.getpid(),
-        )
-    return _POOL
 
 
 @functools.lru_cache(maxsize=256)
@@ -164,63 +141,6 @@ def plan(g) -> str:
     """
     predicted = cost.predict(g)
     return min(predicted, key=predicted.__getitem__)
-
-
-def _blocks(total: int, per_item: int, budget: int):
-    """Split ``range(total)`` into even blocks of items whose ``per_item`` bytes each fit in ``budget``."""
-    size = max(1, min(total, budget // max(per_item, 1)))
-    count = -(-total // size)
-    size = -(-total // count)
-    return [(a, min(a + size, total)) for a in range(0, total, size)]
-
-
-@functools.lru_cache(maxsize=256)
-def _tiles(n: int, c: int, unit: int, budget: int, max_channels: int | None = None):
-    """Tiles ``(n0, n1, c0, c1)`` of images × output channels, ``unit`` bytes per (image, channel).
-
-    Whole images first: a tile with every channel keeps the matrix product's rows (``C·Πk``) many,
-    which it needs to run near peak (measured: 3 channels × 16 images ran at a fifth of the speed of
-    16 tiles of one image × 32 channels). Channels are split only when one image does not fit, or
-    into blocks of at most ``max_channels`` (the channels-last weight copy is bounded that way).
-    """
-    tiles = []
-    for c0, c1 in _blocks(c, 1, c if max_channels is None else max(1, max_channels)):
-        if (c1 - c0) * unit <= budget:
-            tiles += [(a, b, c0, c1) for a, b in _blocks(n, (c1 - c0) * unit, budget)]
-        else:
-            tiles += [(i, i + 1, c0 + d0, c0 + d1) for i in range(n) for d0, d1 in _blocks(c1 - c0, unit, budget)]
-    return tuple(tiles)
-
-
-def _buffer(tiles, per_unit: int, dtype) -> np.ndarray | None:
-    """One column buffer for the largest tile, reused by every tile: a fresh array per tile would
-    page-fault its memory in again each time (measured: a third of the time of 16-tile layers)."""
-    if len(tiles) == 1:
-        return None
-    return np.empty(max((n1 - n0) * (c1 - c0) for n0, n1, c0, c1 in tiles) * per_unit, dtype=dtype)
-
-
-def _matmul(a, b, buf):
-    """``a @ b``, written into the front of ``buf`` when there is one (``a`` 2-D, ``b`` 2-D or 3-D)."""
-    if buf is None:
-        return a @ b
-    shape = (a.shape[0], b.shape[1]) if b.ndim == 2 else (b.shape[0], a.shape[0], b.shape[2])
-    return np.matmul(a, b, out=buf[: math.prod(shape)].reshape(shape))
-
-
-def _split(n: int, parts: int):
-    step = -(-n // parts)
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
-
-
-def _parallel(fn, n: int, work: int):
-    """Run ``fn(a, b)`` on disjoint ranges covering ``range(n)``, on all cores when worth it."""
-    parts = min(_workers(), n) if work >= _THREAD_MIN else 1
-    if parts <= 1:
-        fn(0, n)
-        return
-    for f in [_pool().submit(fn, a, b) for a, b in _split(n, parts)]:
-        f.result()
 
 
 def conv_transpose(
