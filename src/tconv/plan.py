@@ -22,6 +22,7 @@ memory guard:  fits (limit ... bytes)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,6 @@ class Plan:
         Bytes per element of the compute dtype.
     output_bytes, workspace_bytes
         The output's size, and an upper bound of what the method allocates besides it.
-    limit_bytes
-        The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``).
     """
 
     geometry: Geometry
@@ -74,7 +73,12 @@ class Plan:
     itemsize: int
     output_bytes: int
     workspace_bytes: int
-    limit_bytes: int
+
+    @property
+    def limit_bytes(self) -> int:
+        """The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``), read when asked: a
+        plan is cached per geometry, the limit may change between calls."""
+        return memory_limit()
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -147,6 +151,13 @@ def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, 
     numpy
         Whether the arrays are NumPy arrays (the ``gemm`` fast path then has an arrangement).
     """
+    try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
+        return _cached_plan(g, method, dtype, numpy)
+    except TypeError:  # an unhashable dtype object
+        return _plan(g, method, dtype, numpy)
+
+
+def _plan(g: Geometry, method: str, dtype: Any, numpy: bool) -> Plan:
     methods.check_method(method)
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
     try:
@@ -166,8 +177,10 @@ def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, 
         itemsize=itemsize,
         output_bytes=_elements(g.output_shape) * itemsize,
         workspace_bytes=methods.workspace(name, g) * itemsize,
-        limit_bytes=memory_limit(),
     )
+
+
+_cached_plan = functools.lru_cache(maxsize=1024)(_plan)
 
 
 def _elements(shape: tuple[int, ...]) -> int:
