@@ -271,20 +271,21 @@ def plot(report: Report, path: str) -> None:
         ax.bar(i, r.ratio, color=colors(classes.index(r.cls) % 10))
         if r.noise:
             ax.errorbar(i, r.ratio, yerr=[[0], [r.ratio * r.noise]], color="k", lw=0.8, capsize=1.5)  # type: ignore[operator]
-    for cls in classes:
-        ax.bar([], [], color=colors(classes.index(cls) % 10), label=cls)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colors(i % 10), label=cls) for i, cls in enumerate(classes)]
     ax.axhline(1.0, color="k", lw=1)
-    ax.axhline(1.2, color="r", lw=1, ls="--", label="worst target 1.2")
-    ax.axhline(0.9, color="g", lw=1, ls=":", label="geometric-mean target 0.9")
+    handles.append(ax.axhline(1.2, color="r", lw=1, ls="--", label="worst target 1.2"))
+    handles.append(ax.axhline(0.9, color="g", lw=1, ls=":", label="geometric-mean target 0.9"))
     ax.set_yscale("log")
     ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("tconv time / best peer time")
     s = report.summary
-    title = f"conv_transpose, float32, {report.threads} threads each"
+    title = f"conv_transpose, float32, {report.threads} thread{'s' if report.threads > 1 else ''} each, {report.clock} time"
     if s.geomean:
         title += f": geometric mean {s.geomean:.2f}, worst {s.worst:.2f}"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=3, loc="upper left")
+    ax.legend(handles=handles, fontsize=7, ncol=3, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -74,14 +74,20 @@ def phase_plan(g) -> PhasePlan:
     """
     per_axis = []  # per axis: {r: [(t, q0)]}, Q per r
     pads = []
+    zero_fill = False
     for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        by_phase: dict[int, list[tuple[int, int]]] = {r: [] for r in range(min(s, o_size))}
-        sizes = {r: -(-(o_size - r) // s) for r in by_phase}
+        # only the phases some tap feeds (at most k of the min(s, O) phases: a stride of 10⁶ must not
+        # cost 10⁶ entries); the others stay zero
+        by_phase: dict[int, list[tuple[int, int]]] = {}
+        sizes: dict[int, int] = {}
         for t in range(k):
             off = t * d - b
             r, q0 = off % s, off // s
-            if r in by_phase and max(0, q0) < min(sizes[r], i_size + q0):
-                by_phase[r].append((t, q0))
+            size = -(-(o_size - r) // s)
+            if r < o_size and max(0, q0) < min(size, i_size + q0):
+                by_phase.setdefault(r, []).append((t, q0))
+                sizes[r] = size
+        zero_fill = zero_fill or len(by_phase) < min(s, o_size)
         shifts = [q0 for taps in by_phase.values() for _, q0 in taps]
         before = max(0, *shifts) if shifts else 0
         # the last element read is q − q₀ = Q_r − 1 − q₀, which must lie inside the padded input
@@ -89,12 +95,8 @@ def phase_plan(g) -> PhasePlan:
         pads.append((before, after))
         per_axis.append((by_phase, sizes, s))
     phases = []
-    zero_fill = False
     for combo in itertools.product(*(sorted(a[0]) for a in per_axis)):
         lists = [a[0][r] for a, r in zip(per_axis, combo)]
-        if not all(lists):
-            zero_fill = True
-            continue
         taps, starts = [], []
         for tq in itertools.product(*lists):
             j = 0
