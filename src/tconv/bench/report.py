@@ -225,7 +225,7 @@ def table(report: Report) -> str:
         )
         for cls, c in s.per_class.items():
             lines.append(
-                f"  {cls}: {c.count} layers, geometric mean {c.geomean:.2f}, worst {c.worst:.2f} ({c.worst_layer})"
+                f"* {cls}: {c.count} layers, geometric mean {c.geomean:.2f}, worst {c.worst:.2f} ({c.worst_layer})"
             )
         if s.compute_bound_min_pct is not None:
             below = ", ".join(s.below_70_pct) or "none"
@@ -281,7 +281,9 @@ def plot(report: Report, path: str) -> None:
     ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("tconv time / best peer time")
     s = report.summary
-    title = f"conv_transpose, float32, {report.threads} thread{'s' if report.threads > 1 else ''} each, {report.clock} time"
+    title = (
+        f"conv_transpose, float32, {report.threads} thread{'s' if report.threads > 1 else ''} each, {report.clock} time"
+    )
     if s.geomean:
         title += f": geometric mean {s.geomean:.2f}, worst {s.worst:.2f}"
     ax.set_title(title, fontsize=10)
