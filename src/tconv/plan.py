@@ -12,8 +12,8 @@ makes one for every call and refuses, before allocating, a call whose plan does 
 conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64), weight (16, 8, 4, 4), groups 1
   axis 0: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
   axis 1: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
-method:        gemm (auto: gemm + col2im: ...)
-arrangement:   channels_first (NumPy fast path)
+method:        gemm (auto: gemm: the fast path; ...)
+arrangement:   ... (NumPy fast path; cost model, 1 thread: ...)
 multiply-adds: 16,777,216 (16.8 M)
 output:        1,048,576 bytes (float32)
 workspace:     ... bytes at most
@@ -22,6 +22,7 @@ memory guard:  fits (limit ... bytes)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from tconv.arguments import transpose_geometry
 from tconv.arrays import memory_limit
 from tconv.errors import TConvError
 from tconv.geometry import Geometry
-from tconv.methods import gemm_numpy
+from tconv.methods import cost, gemm_numpy
 
 __all__ = ["Plan", "plan", "plan_geometry"]
 
@@ -51,26 +52,33 @@ class Plan:
         Why: ``"given"``, or the rule ``auto`` applied.
     arrangement
         For ``gemm`` on NumPy arrays, the fast path's layout (``reshape``, ``channels_first``,
-        ``channels_last``); ``None`` otherwise.
+        ``channels_last``, ``phases``); ``None`` otherwise.
+    predicted
+        For ``gemm`` on NumPy arrays, the cost model's verdict: predicted seconds of each arrangement
+        that applies (:func:`tconv.methods.cost.predict`; one thread), cheapest first; else empty.
     dtype
         The compute dtype's name.
     itemsize
         Bytes per element of the compute dtype.
     output_bytes, workspace_bytes
         The output's size, and an upper bound of what the method allocates besides it.
-    limit_bytes
-        The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``).
     """
 
     geometry: Geometry
     method: str
     reason: str
     arrangement: str | None
+    predicted: tuple[tuple[str, float], ...]
     dtype: str
     itemsize: int
     output_bytes: int
     workspace_bytes: int
-    limit_bytes: int
+
+    @property
+    def limit_bytes(self) -> int:
+        """The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``), read when asked: a
+        plan is cached per geometry, the limit may change between calls."""
+        return memory_limit()
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -110,7 +118,8 @@ class Plan:
             f"method:        {self.method} ({why})",
         ]
         if self.arrangement:
-            lines.append(f"arrangement:   {self.arrangement} (NumPy fast path)")
+            verdict = " < ".join(f"{a} {1e3 * t:.3g} ms" for a, t in self.predicted)
+            lines.append(f"arrangement:   {self.arrangement} (NumPy fast path; cost model, 1 thread: {verdict})")
         verdict = "fits" if self.fits else "REFUSED"
         lines += [
             f"multiply-adds: {self.macs:,} ({_si(self.macs)})",
@@ -142,6 +151,13 @@ def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, 
     numpy
         Whether the arrays are NumPy arrays (the ``gemm`` fast path then has an arrangement).
     """
+    try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
+        return _cached_plan(g, method, dtype, numpy)
+    except TypeError:  # an unhashable dtype object
+        return _plan(g, method, dtype, numpy)
+
+
+def _plan(g: Geometry, method: str, dtype: Any, numpy: bool) -> Plan:
     methods.check_method(method)
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
     try:
@@ -150,17 +166,21 @@ def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, 
     except TypeError:  # a torch dtype, say
         dtype_name, itemsize = str(dtype), int(getattr(dtype, "itemsize", 4))
     arrangement = gemm_numpy.plan(g) if name == "gemm" and numpy else None
+    predicted = tuple(sorted(cost.predict(g).items(), key=lambda kv: kv[1])) if arrangement else ()
     return Plan(
         geometry=g,
         method=name,
         reason=reason,
         arrangement=arrangement,
+        predicted=predicted,
         dtype=dtype_name,
         itemsize=itemsize,
         output_bytes=_elements(g.output_shape) * itemsize,
         workspace_bytes=methods.workspace(name, g) * itemsize,
-        limit_bytes=memory_limit(),
     )
+
+
+_cached_plan = functools.lru_cache(maxsize=1024)(_plan)
 
 
 def _elements(shape: tuple[int, ...]) -> int:

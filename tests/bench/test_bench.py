@@ -1,59 +1,119 @@
-"""``tconv bench``: a smoke run (tiny shapes, one round) whose output must be well formed.
+"""``tconv bench``: smoke runs (tiny shapes, one round) whose output must be well formed.
 
 No timing is asserted — only that every layer was run, every contestant present agrees with tconv,
-and the table, JSON and plot come out as documented.
+the summary is computed as documented, and the table, JSON and plot come out as documented.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 
 import pytest
 
-from tconv.bench import harness as bench
+from tconv.arguments import transpose_geometry
+from tconv.bench import harness, layers, report
+from tconv.bench.report import Timing, make_row, summarise
 from tconv.cli.main import main as tconv_main
 from tconv.errors import TConvError
 
 
 @pytest.fixture(scope="module")
 def quick_report():
-    return bench.run(bench.QUICK_LAYERS[:4], repeat=1, peak_size=128, progress=False, settle=0)
+    return harness.run(layers.QUICK_LAYERS[:4], repeat=2, peak_size=128, progress=False, block_s=0, quick=False)
 
 
-def test_quick_json(capsys):
+def test_quick_json_is_a_smoke_run(capsys):
     assert tconv_main(["bench", "--quick", "--json", "--no-progress"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["repeat"] == 1 and report["peak_gflops"] > 0
-    assert [r["name"] for r in report["layers"]] == [layer.name for layer in bench.QUICK_LAYERS]
-    for row in report["layers"]:
+    data = json.loads(capsys.readouterr().out)
+    assert data["repeat"] == 1 and data["quick"] is True and data["peak_gflops"] > 0 and data["threads"] == 2
+    assert [r["name"] for r in data["layers"]] == [layer.name for layer in layers.QUICK_LAYERS]
+    for row in data["layers"]:
         tconv = row["results"]["tconv"]
         assert tconv["ms"] > 0 and tconv["gflops"] > 0 and tconv["extra_bytes"] >= 0
-        assert row["method"] == "gemm"
+        assert row["method"] == "gemm" and row["arrangement"]
         for peer in ("torch", "onnxruntime"):
             r = row["results"][peer]
             if importlib.util.find_spec(peer) is None:
-                assert r == {"status": "not installed"}
-            elif "ms" in r:
+                assert r["status"] == "not installed"
+            elif r["status"] == "ok":
                 assert r["ms"] > 0 and r["rel_error"] < 1e-4, (row["name"], peer, r)
             else:
                 assert r["status"].startswith("n/a")
-        if "ms" in row["results"]["torch"]:
-            assert row["ratio"] == pytest.approx(tconv["ms"] / row["results"]["torch"]["ms"])
-    assert (
-        report["summary"]["worst_ratio"] is None
-        or report["summary"]["worst_ratio"] >= report["summary"]["geomean_ratio"]
-    )
+
+
+def test_quick_table_prints_no_ratios(capsys):
+    assert tconv_main(["bench", "--quick", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "SMOKE RUN" in out and "geometric mean" not in out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| quick-")]
+    ratio_column = out.splitlines()[0].split("|").index(" tconv/best ")
+    assert rows and all(r[ratio_column].strip() == "—" for r in rows)
+
+
+def test_ratio_is_against_the_best_peer_and_the_summary(quick_report):
+    for row in quick_report.layers:
+        peers = [row.results[p].ms for p in ("torch", "onnxruntime") if row.results[p].ok]
+        if peers:
+            assert row.ratio == pytest.approx(row.results["tconv"].ms / min(peers))
+            assert row.best_peer in ("torch", "onnxruntime") and row.noise >= 0
+        else:
+            assert row.ratio is None
+    s = quick_report.summary
+    if s.geomean is not None:
+        assert s.worst >= s.geomean and s.worst_layer in [r.name for r in quick_report.layers]
+        assert sum(c.count for c in s.per_class.values()) == sum(1 for r in quick_report.layers if r.ratio)
+
+
+def test_summary_on_made_up_rows():
+    """The summary's arithmetic on rows with known times: geometric mean, worst, classes, peak, memory."""
+    g = transpose_geometry((1, 512, 16, 16), (512, 256, 4, 4), stride=2, padding=1)
+    rows = []
+    for name, cls, t, p, o, pct, extra in [
+        ("a", "x", 2.0, 1.0, 4.0, 80.0, 0),
+        ("b", "x", 1.0, 2.0, 3.0, 50.0, 0),
+        ("c", "y", 3.0, None, 1.0, 90.0, 10**9),
+    ]:
+        results = {
+            "tconv": Timing(ms=t, noise=0.1, pct_peak=pct, extra_bytes=extra),
+            "torch": Timing(ms=p, noise=0.2) if p else Timing(status="not installed"),
+            "onnxruntime": Timing(ms=o, noise=0.0),
+        }
+        rows.append(
+            make_row(
+                name=name,
+                cls=cls,
+                geometry=g,
+                results=results,
+                padding=1,
+                output_padding=0,
+                gflop=1.0,
+                intensity=100.0,
+                method="gemm",
+                arrangement="phases",
+            )
+        )
+    assert [r.ratio for r in rows] == [2.0, 0.5, 3.0] and [r.best_peer for r in rows] == [
+        "torch",
+        "torch",
+        "onnxruntime",
+    ]
+    s = summarise(rows)
+    assert s.geomean == pytest.approx(math.exp((math.log(2) + math.log(0.5) + math.log(3)) / 3))
+    assert (s.worst, s.worst_layer) == (3.0, "c") and s.per_class["x"].geomean == pytest.approx(1.0)
+    assert s.compute_bound == 3 and s.compute_bound_min_pct == 50.0 and s.below_70_pct == ["b"]
+    assert s.memory_over == ["c"] and s.max_noise == pytest.approx(0.2)
 
 
 def test_table_is_markdown(quick_report):
-    lines = bench.table(quick_report).splitlines()
-    header = lines[0].split("|")[1:-1]
-    assert [h.strip() for h in header][:5] == ["layer", "input → output", "k/s/p", "GFLOP", "tconv ms"]
+    lines = report.table(quick_report).splitlines()
+    header = [h.strip() for h in lines[0].split("|")[1:-1]]
+    assert header[:6] == ["layer", "class", "input → output", "k/s/p", "GFLOP", "tconv ms"] and "tconv/best" in header
     rows = [line for line in lines[2:] if line.startswith("|")]
     assert len(rows) == 4 and all(len(r.split("|")) == len(lines[0].split("|")) for r in rows)
     assert any(line.startswith("Matrix-product peak") for line in lines)
-    assert any(line.startswith("The learner") for line in lines) and quick_report["learner_us"] > 0
+    assert any(line.startswith("The learner") for line in lines) and quick_report.learner_us > 0
 
 
 def test_custom_layer_and_no_progress_off_a_terminal(capsys):
@@ -63,25 +123,72 @@ def test_custom_layer_and_no_progress_off_a_terminal(capsys):
     assert "\r" not in err and "done" not in err  # stderr is not a terminal here: no progress frames
 
 
-def test_parse_layer():
-    layer = bench.parse_layer("64,1024,16:512:25:4:same")
+def test_parse_layer_and_bad_arguments():
+    layer = layers.parse_layer("64,1024,16:512:25:4:same")
     assert layer.input_shape == (64, 1024, 16) and layer.padding == "same" and layer.weight_shape == (1024, 512, 25)
     with pytest.raises(TConvError, match="N,C,H,W:Cout:k:s:p"):
-        bench.parse_layer("1,2:3")
+        layers.parse_layer("1,2:3")
     assert tconv_main(["bench", "--quick", "--layer", "nonsense"]) == 2
+    assert tconv_main(["bench", "--threads", "0"]) == 2
+    assert tconv_main(["bench", "--cpu-time"]) == 2  # CPU time of two threads would add up their spinning
+    assert tconv_main(["bench", "--grid", "--only", "no-such-layer"]) == 2
 
 
-def test_plot(quick_report, tmp_path):
+def test_grid_covers_the_issue():
+    """At least 40 layers, every class, the kernels decoders use, 1-D to 3-D, all valid geometries."""
+    assert len(layers.GRID) >= 40 and len({l.name for l in layers.GRID}) == len(layers.GRID)
+    assert {l.note for l in layers.GRID} == set(layers.CLASSES)
+    kinds = {(l.kernel, l.stride) for l in layers.GRID}
+    assert {(2, 2), (3, 2), (4, 2), (16, 8)} <= kinds
+    assert {len(l.input_shape) for l in layers.GRID} == {3, 4, 5}
+    for l in layers.GRID:
+        transpose_geometry(l.input_shape, l.weight_shape, l.stride, l.padding, l.output_padding)
+
+
+def test_plot_goes_where_asked(quick_report, tmp_path):
     pytest.importorskip("matplotlib")
-    path = tmp_path / "bench.png"
-    bench.plot(quick_report, str(path))
+    path = tmp_path / "sub" / "bench.png"
+    report.plot(quick_report, str(tmp_path / "bench.png"))
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = tmp_path / "out" / "r.json"
+    args = ["bench", "--quick", "--no-peers", "--layer", "1,2,3:2:2:2:0", "--plot", str(path), "--save", str(saved)]
+    assert tconv_main(args) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(saved.read_text())["layers"][0]["name"] == "1x2x3-2-k2s2p0"
 
 
 def test_missing_peers_say_not_installed(monkeypatch):
-    monkeypatch.setattr(bench, "_optional", lambda name: None)
-    report = bench.run(bench.QUICK_LAYERS[:1], repeat=1, peak_size=64, progress=False, settle=0)
-    row = report["layers"][0]
-    assert row["results"]["torch"] == {"status": "not installed"} == row["results"]["onnxruntime"]
-    assert row["ratio"] is None and report["summary"]["geomean_ratio"] is None
-    assert "not installed" in bench.table(report)
+    monkeypatch.setattr(harness, "optional", lambda name: None)
+    rep = harness.run(layers.QUICK_LAYERS[:1], repeat=1, peak_size=64, progress=False, block_s=0)
+    row = rep.layers[0]
+    assert row.results["torch"].status == "not installed" == row.results["onnxruntime"].status
+    assert row.ratio is None and rep.summary.geomean is None
+    assert "not installed" in report.table(rep)
+
+
+def test_cpu_time_run():
+    rep = harness.run(
+        layers.QUICK_LAYERS[:2], repeat=2, peak_size=64, progress=False, block_s=0, threads=1, cpu_time=True
+    )
+    assert rep.clock == "cpu" and all(r.results["tconv"].ms >= 0 for r in rep.layers)
+    assert "CPU time" in report.table(rep)
+
+
+def test_threads_are_given_back():
+    from tconv.methods import gemm_numpy
+
+    before = gemm_numpy.set_num_threads(None)
+    harness.run(layers.QUICK_LAYERS[:1], repeat=1, peak_size=64, progress=False, block_s=0, peers=False, threads=1)
+    assert gemm_numpy.set_num_threads(before) is None
+
+
+def test_scaling_quick(tmp_path):
+    from tconv.bench import scaling
+
+    result = scaling.run(repeat=1, threads=2, quick=True)
+    assert set(result.sweeps) == {"batch", "channels", "size"} and sorted(result.threads) == [1, 2]
+    text = scaling.table(result)
+    assert "batch" in text and "time with 1 thread" in text
+    if importlib.util.find_spec("matplotlib"):
+        scaling.plot(result, str(tmp_path / "s.png"))
+        assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

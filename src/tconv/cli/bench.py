@@ -1,14 +1,23 @@
-"""``tconv bench``: tconv against PyTorch's CPU kernel and onnxruntime on layers from real models."""
+"""``tconv bench``: tconv against PyTorch's CPU kernel and onnxruntime on layers from real models.
+
+    tconv bench --grid --plot out/grid.png           # the grid of docs/performance.md
+    tconv bench --scaling --plot out/scaling.png     # time against batch, channels, size, threads
+    tconv bench --torch-layer                        # the torch layer's forward + backward vs torch.nn
+    tconv bench --quick                              # a smoke run: prints no ratios
+
+Plots go where ``--plot`` says (``out/`` is ignored by git): the benchmark never writes into the
+repository's tracked images.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import os
 import sys
 
-from tconv.bench import harness
-from tconv.bench.harness import QUICK_LAYERS, parse_layer, plot, table
+from tconv.bench import harness, layers, report
 from tconv.errors import TConvError
 from tconv.examples import LAYERS
 from tconv.methods import METHODS
@@ -22,8 +31,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "bench",
         help="time tconv against PyTorch and onnxruntime on layers from real models",
         description="Time tconv.conv_transpose against PyTorch and onnxruntime on layers from real models "
-        "(interleaved rounds, best of --repeat). Absolute times vary from machine to machine; compare ratios.",
+        "(blocks of calls interleaved by library, best of --repeat, the same threads for everyone). "
+        "Absolute times vary from machine to machine; compare ratios.",
     )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--grid", action="store_true", help="the grid of 45 layers from real decoders (docs/performance.md)"
+    )
+    which.add_argument("--scaling", action="store_true", help="time against batch, channels, size and threads")
     p.add_argument(
         "--layer",
         action="append",
@@ -31,55 +46,116 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="N,C,H,W:Cout:k:s:p[:op]",
         help="a shape to time instead of the built-in table (repeatable); p may be 'same'",
     )
-    p.add_argument(
-        "--only", action="append", default=[], metavar="NAME", help="only the built-in layer NAME (repeatable)"
-    )
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="only the layer NAME (repeatable)")
     p.add_argument("--method", default="auto", choices=("auto", *METHODS), help="tconv method (default auto)")
-    p.add_argument("--repeat", type=int, default=5, help="timed rounds; the best is kept (default 5)")
-    p.add_argument("--quick", action="store_true", help="tiny shapes, one round: a smoke test")
+    p.add_argument("--repeat", type=int, default=5, help="timed rounds; the best block is kept (default 5)")
+    p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
+    p.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by CPU time (needs --threads 1): robust on a machine others are loading",
+    )
+    p.add_argument("--quick", action="store_true", help="tiny shapes, one round: a smoke run (prints no ratios)")
     p.add_argument("--no-peers", action="store_true", help="time tconv alone")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    p.add_argument("--plot", metavar="OUT.png", help="also draw GFLOP/s per layer (needs matplotlib)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--save", metavar="OUT.json", help="also write the results there as JSON, e.g. out/grid.json")
     p.add_argument(
+        "--plot", metavar="OUT.png", help="also draw the results there (needs matplotlib), e.g. out/grid.png"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    which.add_argument(
         "--torch-layer",
         action="store_true",
-        help="also run tconv.torch's module benchmark (forward + backward against torch.nn)",
+        help="time tconv.torch's layer against torch.nn instead (forward + backward; the layers of "
+        "tconv.examples.LAYERS, or --only NAME)",
     )
     p.set_defaults(run=run)
     return p
 
 
+def _layers(args: argparse.Namespace):
+    if args.layer:
+        chosen = [layers.parse_layer(t) for t in args.layer]
+    elif args.quick:
+        chosen = layers.QUICK_LAYERS
+    else:
+        table = layers.GRID if args.grid else LAYERS
+        chosen = [l for l in table if not args.only or l.name in args.only]
+        if not chosen:
+            raise TConvError(f"--only {args.only} matches no layer of {[l.name for l in table]}")
+    return chosen
+
+
+def _output(path: str) -> str:
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     """Time the layers and print the table (or JSON); optionally plot, and run the torch-layer benchmark."""
-    if args.quick:
-        layers = [parse_layer(t) for t in args.layer] or QUICK_LAYERS
-        repeat, peak_size = 1, 256
-    else:
-        layers = [parse_layer(t) for t in args.layer] or [l for l in LAYERS if not args.only or l.name in args.only]
-        repeat, peak_size = max(1, args.repeat), 2048
-    if not layers:
-        raise TConvError(f"--only {args.only} matches no layer of {[l.name for l in LAYERS]}")
-    report = harness.run(
-        layers,
-        method=args.method,
-        repeat=repeat,
-        peers=not args.no_peers,
-        peak_size=peak_size,
-        progress=not args.no_progress and sys.stderr.isatty(),
-        settle=0.0 if args.quick else 0.05,
-    )
-    print(json.dumps(report, indent=2) if args.json else table(report))
-    if args.plot:
-        plot(report, args.plot)
+    if args.threads < 1:
+        raise TConvError(f"--threads must be at least 1; got {args.threads}")
+    if args.cpu_time and args.threads != 1:
+        raise TConvError(f"--cpu-time measures one thread: give --threads 1 (got {args.threads})")
+    if args.repeat < 1:
+        raise TConvError(f"--repeat must be at least 1; got {args.repeat}")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise TConvError("--plot needs matplotlib (pip install 'tconv[plot]')")
+    repeat = 1 if args.quick else args.repeat
+    progress = not args.no_progress and sys.stderr.isatty()
     if args.torch_layer:
-        if importlib.util.find_spec("tconv.torch.bench") is None:
-            print("tconv bench: --torch-layer: tconv.torch.bench is not available", file=sys.stderr)
-        else:
-            from tconv.torch import bench as torch_bench
+        return _torch_layer(args, repeat)
+    if args.scaling:
+        from tconv.bench import scaling
 
-            forwarded = ["--quick"] if args.quick else ["--repeat", str(repeat)]
-            for name in args.only:
-                forwarded += ["--layer", name]
-            torch_bench.main(forwarded)
+        result = scaling.run(repeat=repeat, threads=args.threads, quick=args.quick, progress=progress)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else scaling.table(result))
+        if args.plot:
+            scaling.plot(result, _output(args.plot))
+    else:
+        result = harness.run(
+            _layers(args),
+            method=args.method,
+            repeat=repeat,
+            peers=not args.no_peers,
+            threads=args.threads,
+            peak_size=256 if args.quick else 2048,
+            progress=progress,
+            block_s=0.0 if args.quick else 0.05,
+            quick=args.quick,
+            cpu_time=args.cpu_time,
+        )
+        print(json.dumps(result.to_dict(), indent=2) if args.json else report.table(result))
+        if args.plot:
+            report.plot(result, _output(args.plot))
+    if args.save:
+        with open(_output(args.save), "w") as f:
+            json.dump(result.to_dict(), f, indent=1)
+    return 0
+
+
+def _torch_layer(args: argparse.Namespace, repeat: int) -> int:
+    if importlib.util.find_spec("torch") is None:
+        raise TConvError("--torch-layer needs torch (pip install 'tconv[torch]')")
+    from tconv.bench import torch_layer
+
+    if args.layer:
+        chosen = [layers.parse_layer(t) for t in args.layer]
+    elif args.quick:
+        chosen = torch_layer.QUICK_LAYERS
+    else:
+        chosen = [l for l in LAYERS if not args.only or l.name in args.only]
+        if not chosen:
+            raise TConvError(f"--only {args.only} matches no layer of {[l.name for l in LAYERS]}")
+    results = torch_layer.run(
+        chosen,
+        repeat=repeat,
+        method=args.method,
+        threads=args.threads,
+        block_s=0.0 if args.quick else 0.1,
+        cpu_time=args.cpu_time,
+    )
+    print(torch_layer.table(results, repeat, args.threads, quick=args.quick))
     return 0

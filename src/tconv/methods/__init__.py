@@ -109,12 +109,16 @@ def workspace(method: str, g: Geometry) -> int:
 def choose(g: Geometry) -> tuple[str, str]:
     """The method ``method="auto"`` runs for this geometry, and why.
 
-    ``gemm`` everywhere: on every layer measured it was the fastest method or within 1.35× of it,
-    and it is exact where the others multiply an ``inf`` in the weight by a padding zero
-    (``docs/performance.md`` has the measurements).
+    ``gemm`` everywhere: it is the only method with a fast path (:mod:`tconv.methods.gemm_numpy`,
+    whose arrangement :mod:`tconv.methods.cost` picks from a model fitted to measurements); the
+    others are the readable definitions, slower on every measured layer, and inexact where an
+    ``inf`` in the weight meets a padding zero. The reason names the arrangement the cost model
+    picked for NumPy arrays (``docs/performance.md`` has the measurements).
 
     >>> from tconv.arguments import transpose_geometry
-    >>> choose(transpose_geometry((1, 1, 4), (1, 1, 3), stride=2))[0]
-    'gemm'
+    >>> choose(transpose_geometry((1, 1, 4), (1, 1, 3), stride=2))  # doctest: +ELLIPSIS
+    ('gemm', 'gemm: the fast path; cost model picks ... for NumPy arrays')
     """
-    return "gemm", "gemm + col2im: fastest or within 1.35x of the fastest method on every measured layer"
+    from tconv.methods import gemm_numpy  # the fast path imports this package's cost model
+
+    return "gemm", f"gemm: the fast path; cost model picks {gemm_numpy.plan(g)} for NumPy arrays"

@@ -7,7 +7,11 @@
     y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
 
 What makes it fast, and why (each measured on a 2-core machine against the readable version and
-torch; see the README, section Speed):
+torch; see docs/performance.md). Four arrangements compute it — ``reshape`` (item 5),
+``channels_first`` (items 1–3), ``channels_last`` (item 4) and ``phases`` (one product per output
+phase from an im2col of the input, no col2im: :mod:`tconv.methods.gemm_phases`) — and
+:func:`plan` picks one per geometry by the cost model of :mod:`tconv.methods.cost`, fitted to
+timings of all four on the benchmark grid:
 
 1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
    view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.
@@ -37,7 +41,8 @@ torch; see the README, section Speed):
    whose whole column buffers would take 3–128 MiB.
 7. **Both cores in col2im.** NumPy releases the GIL inside ufunc loops, so the additions of a large
    block are split over threads on disjoint output channels (or images); BLAS already threads the
-   product. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
+   product. :func:`set_num_threads` caps them (the benchmark gives tconv the threads it gives BLAS,
+   so the two pools never outnumber the cores); tiles and threads live in :mod:`gemm_tiles`. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
    others — OpenBLAS's own threads still spin for a while after the product.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
    a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
@@ -49,35 +54,24 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["conv_transpose", "plan", "WORKSPACE_BYTES"]
+from tconv.methods import cost, gemm_phases
+from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
+from tconv.methods.gemm_tiles import blocks as _blocks
+from tconv.methods.gemm_tiles import buffer as _buffer
+from tconv.methods.gemm_tiles import matmul as _matmul
+from tconv.methods.gemm_tiles import parallel as _parallel
+from tconv.methods.gemm_tiles import set_num_threads
+from tconv.methods.gemm_tiles import tiles as _tiles
+
+__all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
 #: than 32 MiB ones, 4 MiB ones slower (the matrix products get too thin).
 WORKSPACE_BYTES = 8 * 2**20
-#: Below this many elements per block col2im runs in the calling thread: handing work to threads
-#: cost more than it saved (measured: (1, 16, 64, 64) → 16, k3 s2: 0.97 ms alone, 1.95 ms threaded).
-_THREAD_MIN = 1 << 20
-_POOL: ThreadPoolExecutor | None = None
-_POOL_PID = 0
-
-
-def _workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The col2im threads, made on first use — and again in a forked child (e.g. a data-loader
-    worker), which inherits the pool object but none of its threads."""
-    global _POOL, _POOL_PID
-    if _POOL is None or _POOL_PID != os.getpid():
-        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="tconv"), os.getpid()
-    return _POOL
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,8 +108,12 @@ def _index_last(g):
     return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in _tap_slices(g))
 
 
-#: Column buffers up to this many elements may be summed by one product with the col2im matrix.
-_TINY = 4096
+#: col2im by one product with the 0/1 col2im matrix when that product has at most this many
+#: multiply-adds (columns × output positions) and the matrix at most :data:`_MATRIX_MAX` elements:
+#: measured, (1, 64, 4, 4) → 64, k4 s2: 61 µs against 121 µs for the 16 slice additions; at 4 M
+#: multiply-adds and more the additions won.
+_TINY = 1 << 21
+_MATRIX_MAX = 1 << 16
 
 
 @functools.lru_cache(maxsize=64)
@@ -128,7 +126,7 @@ def _col2im_matrix(g, dtype: str):
     the columns are finite (``0·inf`` would be ``nan`` where the slice additions give ``inf``).
     """
     p, o = math.prod(g.small), math.prod(g.large)
-    if g.taps * p * o > 1 << 16:
+    if g.taps * p * o > _MATRIX_MAX:
         return None
     matrix = np.zeros((g.taps * p, o), dtype=np.dtype(dtype))
     inputs, outputs = np.arange(p).reshape(g.small), np.arange(o).reshape(g.large)
@@ -140,100 +138,45 @@ def _col2im_matrix(g, dtype: str):
 
 @functools.lru_cache(maxsize=256)
 def plan(g) -> str:
-    """Which arrangement :func:`conv_transpose` uses for geometry ``g``.
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g``: the cost model's cheapest.
 
-    ``"reshape"`` (k == s, no overlap), ``"channels_last"`` or ``"channels_first"``.
+    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"`` or ``"phases"``
+    (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the predicted times.
     """
-    if all(
-        k == s and (d == 1 or k == 1) and b == 0 for k, s, d, b in zip(g.kernel, g.stride, g.dilation, g.begin)
-    ) and g.large == tuple(i * s for i, s in zip(g.small, g.stride)):
-        return "reshape"
-    # The inner loop of a strided addition runs along the last axis: the image width channels-first,
-    # the output channels channels-last. Channels-last costs a weight-block copy and a transpose of the
-    # output, which pays only on narrow images (measured: DCGAN 4×4 and WaveGAN 16 faster; the 32×32
-    # and 64×64 layers and HiFi-GAN's 200 slower), so: width at most 16, at least 32 output channels.
-    if g.small[-1] <= 16 and g.large_channels // g.groups >= 32:
-        return "channels_last"
-    return "channels_first"
+    predicted = cost.predict(g)
+    return min(predicted, key=predicted.__getitem__)
 
 
-def _blocks(total: int, per_item: int, budget: int):
-    """Split ``range(total)`` into even blocks of items whose ``per_item`` bytes each fit in ``budget``."""
-    size = max(1, min(total, budget // max(per_item, 1)))
-    count = -(-total // size)
-    size = -(-total // count)
-    return [(a, min(a + size, total)) for a in range(0, total, size)]
-
-
-@functools.lru_cache(maxsize=256)
-def _tiles(n: int, c: int, unit: int, budget: int, max_channels: int | None = None):
-    """Tiles ``(n0, n1, c0, c1)`` of images × output channels, ``unit`` bytes per (image, channel).
-
-    Whole images first: a tile with every channel keeps the matrix product's rows (``C·Πk``) many,
-    which it needs to run near peak (measured: 3 channels × 16 images ran at a fifth of the speed of
-    16 tiles of one image × 32 channels). Channels are split only when one image does not fit, or
-    into blocks of at most ``max_channels`` (the channels-last weight copy is bounded that way).
-    """
-    tiles = []
-    for c0, c1 in _blocks(c, 1, c if max_channels is None else max(1, max_channels)):
-        if (c1 - c0) * unit <= budget:
-            tiles += [(a, b, c0, c1) for a, b in _blocks(n, (c1 - c0) * unit, budget)]
-        else:
-            tiles += [(i, i + 1, c0 + d0, c0 + d1) for i in range(n) for d0, d1 in _blocks(c1 - c0, unit, budget)]
-    return tuple(tiles)
-
-
-def _buffer(tiles, per_unit: int, dtype) -> np.ndarray | None:
-    """One column buffer for the largest tile, reused by every tile: a fresh array per tile would
-    page-fault its memory in again each time (measured: a third of the time of 16-tile layers)."""
-    if len(tiles) == 1:
-        return None
-    return np.empty(max((n1 - n0) * (c1 - c0) for n0, n1, c0, c1 in tiles) * per_unit, dtype=dtype)
-
-
-def _matmul(a, b, buf):
-    """``a @ b``, written into the front of ``buf`` when there is one (``a`` 2-D, ``b`` 2-D or 3-D)."""
-    if buf is None:
-        return a @ b
-    shape = (a.shape[0], b.shape[1]) if b.ndim == 2 else (b.shape[0], a.shape[0], b.shape[2])
-    return np.matmul(a, b, out=buf[: math.prod(shape)].reshape(shape))
-
-
-def _split(n: int, parts: int):
-    step = -(-n // parts)
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
-
-
-def _parallel(fn, n: int, work: int):
-    """Run ``fn(a, b)`` on disjoint ranges covering ``range(n)``, on all cores when worth it."""
-    parts = min(_workers(), n) if work >= _THREAD_MIN else 1
-    if parts <= 1:
-        fn(0, n)
-        return
-    for f in [_pool().submit(fn, a, b) for a, b in _split(n, parts)]:
-        f.result()
-
-
-def conv_transpose(x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int = WORKSPACE_BYTES) -> np.ndarray:
+def conv_transpose(
+    x: np.ndarray, weight: np.ndarray, g, *, workspace_bytes: int = WORKSPACE_BYTES, arrangement: str | None = None
+) -> np.ndarray:
     """``(N, C_in, *i)`` and ``(C_in, C_out/G, *k)`` NumPy arrays of one dtype → ``(N, C_out, *o)``.
 
     >>> from tconv.arguments import transpose_geometry
     >>> x = np.array([[[1., 2.]]]); w = np.array([[[1., 10., 100.]]])
     >>> conv_transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
     array([[[  1.,  10., 102.,  20., 200.]]])
+
+    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies).
     """
-    how = plan(g)
+    how = plan(g) if arrangement is None else arrangement
     n, groups = x.shape[0], g.groups
     cig, cog = g.small_channels // groups, g.large_channels // groups
     p = math.prod(g.small)
     x3 = np.ascontiguousarray(x).reshape(n, groups, cig, p)
     w3 = np.ascontiguousarray(weight).reshape(groups, cig, cog * g.taps)  # a view: rows (co, t)
     dtype = x.dtype if x.dtype == weight.dtype else np.result_type(x, weight)
-    out = (np.empty if how == "reshape" and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
+    empty = how == "reshape" or how == "phases" and not gemm_phases.phase_plan(g).zero_fill
+    out = (np.empty if empty and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
     if n == 0:
         return out.reshape(n, g.large_channels, *g.large)
     item = out.itemsize
-    run = {"reshape": _reshape, "channels_last": _channels_last, "channels_first": _channels_first}[how]
+    run = {
+        "reshape": _reshape,
+        "channels_last": _channels_last,
+        "channels_first": _channels_first,
+        "phases": gemm_phases.phases,
+    }[how]
     for gi in range(groups):
         run(x3[:, gi], w3[gi], out[:, gi], g, item, workspace_bytes)
     return out.reshape(n, g.large_channels, *g.large)
@@ -333,14 +276,13 @@ def _phases(g):
         phases.setdefault(tuple(c[1] for c in combo), []).append(
             (j, tuple(c[2] for c in combo), tuple(c[3] for c in combo))
         )
-    return tuple(
-        (
-            tuple(slice(ra, None, s) for ra, s in zip(r, g.stride)),
-            tuple(-(-(o - ra) // s) for o, ra, s in zip(g.large, r, g.stride)),
-            tuple(taps),
-        )
-        for r, taps in phases.items()
-    )
+    out = []
+    for r, taps in phases.items():
+        shape = tuple(-(-(o - ra) // s) for o, ra, s in zip(g.large, r, g.stride))
+        # a tap covering the whole phase first: col2im then starts from a copy of it, not from zeros
+        taps.sort(key=lambda tap: -math.prod(d.stop - d.start for d in tap[2]))
+        out.append((tuple(slice(ra, None, s) for ra, s in zip(r, g.stride)), shape, tuple(taps)))
+    return tuple(out)
 
 
 def _col2im(cols, block, phases, images: slice, channels: slice):
@@ -353,8 +295,15 @@ def _col2im(cols, block, phases, images: slice, channels: slice):
     cols, block = cols[images, channels], block[images, channels]
     every = slice(None)
     for where, shape, taps in phases:
-        phase = np.zeros((*block.shape[:2], *shape), dtype=block.dtype)
-        for j, src, dst in taps:
+        j, src, dst = taps[0]
+        if all(d.start == 0 and d.stop == q for d, q in zip(dst, shape)):
+            # the first tap covers the whole phase: a copy, not zeros plus an addition (one NumPy call
+            # and one pass over the buffer fewer — most of a small call's time is such calls)
+            phase = cols[(every, every, j, *src)].copy()
+            rest = taps[1:]
+        else:
+            phase, rest = np.zeros((*block.shape[:2], *shape), dtype=block.dtype), taps
+        for j, src, dst in rest:
             phase[(every, every, *dst)] += cols[(every, every, j, *src)]
         block[(every, every, *where)] = phase
 
@@ -375,7 +324,7 @@ def _channels_first(x, w, out, g, item, budget):
         else:
             cols = _matmul(wt, x[n0:n1], buf).reshape(m, c1 - c0, taps, *g.small)
         block = out[n0:n1, c0:c1]
-        if cols.size <= _TINY:
+        if cols.size * math.prod(g.large) <= _TINY:
             matrix = _col2im_matrix(g, cols.dtype.str)
             if matrix is not None and (cols.dtype.kind != "f" or np.isfinite(cols).all()):
                 block[...] = (cols.reshape(m, c1 - c0, -1) @ matrix).reshape(block.shape)

@@ -15,7 +15,7 @@ torch.Size([1, 1, 10, 10])
 in place, keeping shared layers, hooks and parametrizations. The computations are registered
 operators (``torch.ops.tconv.*``, :mod:`tconv.torch.ops`), so ``torch.compile(fullgraph=True)``,
 ``torch.func`` (``vmap``, ``grad``, ``jvp``), ``torch.jit.trace``, ``torch.export`` and ONNX export
-(:func:`export_onnx`) take models with tconv's layers. ``python -m tconv.torch.bench`` times the
+(:func:`export_onnx`) take models with tconv's layers. ``tconv bench --torch-layer`` times the
 layers against ``torch.nn``; ``docs/torch.md`` tells the whole story.
 """
 
