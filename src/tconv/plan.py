@@ -12,7 +12,7 @@ makes one for every call and refuses, before allocating, a call whose plan does 
 conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64), weight (16, 8, 4, 4), groups 1
   axis 0: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
   axis 1: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
-method:        gemm (auto: gemm: the fast path; ...)
+method:        gemm (auto: gemm: the one method with a fast path)
 arrangement:   ... (NumPy fast path; cost model, 1 thread: ...)
 multiply-adds: 16,777,216 (16.8 M)
 output:        1,048,576 bytes (float32)

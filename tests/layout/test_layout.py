@@ -100,17 +100,10 @@ def test_the_core_imports_no_outer_room():
         assert not [t for t in graph[module] if t.startswith(outer)], module
 
 
-#: Modules still being split (each is someone's open work); the test holds them to their current size.
-SPLITTING = {
-    "tconv.bench.harness": 490,
-    "tconv.methods.gemm_numpy": 440,
-}
-
-
 @pytest.mark.parametrize("name", sorted(_modules()))
 def test_every_module_reads_in_one_sitting(name):
     lines = len(_modules()[name].read_text(encoding="utf-8").splitlines())
-    assert lines <= SPLITTING.get(name, MAX_LINES), f"{name} has {lines} lines"
+    assert lines <= MAX_LINES, f"{name} has {lines} lines"
 
 
 def test_import_tconv_stays_light():
