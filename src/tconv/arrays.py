@@ -123,9 +123,7 @@ def set_at(a, index, value):
     if _is_mutable(a):
         a[index] = value
         return a
-    import array_api_extra as xpx  # only for immutable arrays: NumPy and torch never import it
-
-    return xpx.at(a, index).set(value)
+    return _functional(a, index).set(value)
 
 
 def add_at(a, index, value):
@@ -137,9 +135,22 @@ def add_at(a, index, value):
     if _is_mutable(a):
         a[index] += value
         return a
-    import array_api_extra as xpx
+    return _functional(a, index).add(value)
 
-    return xpx.at(a, index).add(value)
+
+def _functional(a, index):
+    """``array_api_extra.at(a, index)``: the functional update of immutable arrays (JAX).
+
+    Imported only here: NumPy and torch arrays never need it, so it is an extra (``tconv[jax]``).
+    """
+    try:
+        import array_api_extra as xpx
+    except ImportError:
+        raise TConvTypeError(
+            f"{type(a).__module__} arrays are immutable: tconv updates them with array-api-extra, which is not "
+            "installed (pip install 'tconv[jax]')"
+        ) from None
+    return xpx.at(a, index)
 
 
 def compute_dtype(xp, *arrays):
