@@ -24,7 +24,7 @@ def _runs():
             if line.startswith("$ "):
                 if command:
                     yield command, "\n".join(lines)
-                command, lines = line[2:], []
+                command, lines = line[2:].replace(".venv/bin/tconv ", "tconv ", 1), []
             else:
                 lines.append(line)
         if command:

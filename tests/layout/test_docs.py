@@ -64,7 +64,7 @@ def test_the_pages_show_commands():
 
 @pytest.mark.parametrize("page, command, expected", commands(), ids=lambda v: v if isinstance(v, str) else "")
 def test_command_runs_as_written(page, command, expected, tmp_path):
-    argv = shlex.split(command)
+    argv = shlex.split(command, comments=True)
     if len(argv) > 1 and argv[1] in LONG and "--quick" not in argv:
         pytest.skip(f"{argv[1]} runs long; its own tests run it")
     for extra in ("torch", "matplotlib"):
