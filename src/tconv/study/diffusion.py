@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import TConvError
+
 __all__ = ["Schedule", "ddpm_loss", "linear_schedule", "q_sample", "sample"]
 
 
@@ -41,12 +43,15 @@ class Schedule:
 def linear_schedule(steps: int) -> Schedule:
     """DDPM's linear schedule, β from 10⁻⁴ to 0.02 over 1000 steps, scaled by ``1000/T`` for ``T`` steps.
 
-    The scaling (Nichol & Dhariwal 2021) keeps ``ᾱ_T ≈ 0`` — ``x_T`` pure noise — when ``T < 1000``.
+    The scaling (Nichol & Dhariwal 2021) keeps ``ᾱ_T ≈ 0`` — ``x_T`` pure noise — when ``T < 1000``;
+    it needs ``β_T = 20/T < 1``, so ``T ≥ 21``.
 
     >>> s = linear_schedule(1000)
     >>> round(float(s.betas[0]), 6), round(float(s.betas[-1]), 6), float(s.alpha_bars[-1]) < 1e-4
     (0.0001, 0.02, True)
     """
+    if steps < 21:
+        raise TConvError(f"steps={steps} must be at least 21, so that the last β, 20/steps, is below 1")
     scale = 1000.0 / steps
     betas = torch.linspace(scale * 1e-4, scale * 0.02, steps, dtype=torch.float64)
     alphas = 1.0 - betas

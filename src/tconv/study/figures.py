@@ -32,10 +32,14 @@ def image_grid(images: np.ndarray, columns: int = 8, pad: int = 1) -> np.ndarray
 
 
 def mean_log_power(images: np.ndarray) -> np.ndarray:
-    """``log10`` of the mean of ``|DFT(x − mean x)|²`` over the batch, zero frequency shifted to the centre."""
+    """``log10`` of the mean of ``|DFT(x − mean x)|²`` over the batch, zero frequency shifted to the centre.
+
+    The zero frequency itself (0 once the mean is removed) is NaN, drawn blank.
+    """
     x = np.asarray(images, dtype=np.float64)
     x = x - x.mean(axis=(-2, -1), keepdims=True)
     power = (np.abs(np.fft.fft2(x)) ** 2).reshape(-1, *x.shape[-2:]).mean(axis=0)
+    power[0, 0] = np.nan
     return np.log10(np.fft.fftshift(power) + 1e-12)
 
 
@@ -93,8 +97,8 @@ def write_figures(
 
     # Mean log power spectra: real data first, then each up-sampler's samples, on one colour scale.
     spectra = [("real", mean_log_power(real))] + [(r.result.upsampler, mean_log_power(r.samples)) for r in runs]
-    lo = min(float(s.min()) for _, s in spectra)
-    hi = max(float(s.max()) for _, s in spectra)
+    lo = min(float(np.nanmin(s)) for _, s in spectra)
+    hi = max(float(np.nanmax(s)) for _, s in spectra)
     fig, axes = plt.subplots(1, len(spectra), figsize=(2.2 * len(spectra), 2.6), dpi=80, squeeze=False)
     for ax, (name, spectrum) in zip(axes[0], spectra):
         ax.imshow(spectrum, cmap="magma", vmin=lo, vmax=hi, interpolation="nearest")
