@@ -37,12 +37,12 @@ class StudyConfig:
     epochs: int
     seed: int = 0
     image_size: int = 16
-    steps: int = 400  # T, diffusion steps for training and for sampling
+    steps: int = 250  # T, diffusion steps for training and for sampling
     channels: int = 32  # U-Net width at 16×16
     batch_size: int = 128
     lr: float = 2e-3
     train_images: int | None = None  # the first N of a fixed shuffle of the 1797 digits; None: all
-    samples: int = 192  # generated per up-sampler, for checkerboard_trained and quality
+    samples: int = 256  # generated per up-sampler, for checkerboard_trained and quality
     probe_images: int = 64  # the fixed noisy batch behind checkerboard_init
     upsamplers: tuple[str, ...] = UPSAMPLERS
 
