@@ -14,7 +14,6 @@ Per up-sampler, with the same seed everywhere:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +35,7 @@ class StudyConfig:
 
     epochs: int
     seed: int = 0
-    image_size: int = 16
+    image_size: int = 16  # the digits, resized 8 → 16 (recorded, not a knob)
     steps: int = 250  # T, diffusion steps for training and for sampling
     channels: int = 32  # U-Net width at 16×16
     batch_size: int = 128
@@ -144,8 +143,3 @@ def run_study(config: StudyConfig, label_width: int = 16) -> tuple[StudyReport, 
     )
     report = StudyReport(results=[r.result for r in runs], config=config, reference=reference)
     return report, runs, images
-
-
-def report_dict(report: StudyReport) -> dict:
-    """``dataclasses.asdict(report)`` — what ``--json`` prints."""
-    return dataclasses.asdict(report)
