@@ -2,8 +2,8 @@
 
 * ``samples_<upsampler>.png`` — a grid of generated digits per up-sampler, ``samples_real.png`` the data;
 * ``init_outputs.png`` — the untrained networks' outputs ``ε_θ(x_t, t)`` on the probe batch;
-* ``spectra.png`` — mean log power spectra of the samples, zero frequency in the centre, so the
-  Nyquist lines are the top row and the left column;
+* ``spectra.png`` — mean log power spectra of the untrained outputs and of the samples, zero
+  frequency in the centre, so the Nyquist lines are the top row and the left column;
 * ``checkerboard.png`` — checkerboard energy per up-sampler, at initialisation and after training;
 * ``loss.png`` — training loss per epoch.
 """
@@ -89,24 +89,35 @@ def write_figures(
         ax.imshow(image_grid(x, columns=2), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         ax.set_title(f"{run.result.upsampler}\nenergy {run.result.checkerboard_init:.3f}", fontsize=9)
         ax.axis("off")
-    fig.suptitle("untrained network's output ε̂(x_t, t)", fontsize=10)
+    fig.suptitle("untrained network's output $\\hat\\epsilon(x_t, t)$", fontsize=10)
     fig.tight_layout()
     written.append(out / "init_outputs.png")
     fig.savefig(written[-1])
     plt.close(fig)
 
-    # Mean log power spectra: real data first, then each up-sampler's samples, on one colour scale.
-    spectra = [("real", mean_log_power(real))] + [(r.result.upsampler, mean_log_power(r.samples)) for r in runs]
-    lo = min(float(np.nanmin(s)) for _, s in spectra)
-    hi = max(float(np.nanmax(s)) for _, s in spectra)
-    fig, axes = plt.subplots(1, len(spectra), figsize=(2.2 * len(spectra), 2.6), dpi=80, squeeze=False)
-    for ax, (name, spectrum) in zip(axes[0], spectra):
-        ax.imshow(spectrum, cmap="magma", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("mean log₁₀ power of the samples (centre: zero frequency; top row, left column: Nyquist)", fontsize=9)
-    fig.tight_layout()
+    # Mean log power spectra, one colour scale per row: the untrained outputs ε̂ (top), the samples
+    # after training (bottom), with the real digits in the bottom-left corner.
+    rows = [
+        [(None, None)]
+        + [(f"{r.result.upsampler}\nuntrained $\\hat\\epsilon$", mean_log_power(r.init_output)) for r in runs],
+        [("real digits", mean_log_power(real))]
+        + [(f"{r.result.upsampler}\nsamples", mean_log_power(r.samples)) for r in runs],
+    ]
+    fig, axes = plt.subplots(
+        2, len(runs) + 1, figsize=(2.0 * (len(runs) + 1), 5.0), dpi=80, squeeze=False, layout="constrained"
+    )
+    for row_axes, row in zip(axes, rows):
+        spectra = [s for _, s in row if s is not None]
+        lo, hi = min(float(np.nanmin(s)) for s in spectra), max(float(np.nanmax(s)) for s in spectra)
+        for ax, (name, spectrum) in zip(row_axes, row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if spectrum is None:
+                ax.axis("off")
+                continue
+            ax.imshow(spectrum, cmap="magma", vmin=lo, vmax=hi, interpolation="nearest")
+            ax.set_title(name, fontsize=8)
+    fig.suptitle("mean log₁₀ power spectra (centre: zero frequency; top row and left column: Nyquist)", fontsize=9)
     written.append(out / "spectra.png")
     fig.savefig(written[-1])
     plt.close(fig)
@@ -115,7 +126,7 @@ def write_figures(
     names = [r.upsampler for r in report.results]
     pos = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=80)
-    ax.bar(pos - 0.2, [r.checkerboard_init for r in report.results], 0.4, label="untrained ε̂")
+    ax.bar(pos - 0.2, [r.checkerboard_init for r in report.results], 0.4, label="untrained $\\hat\\epsilon$")
     ax.bar(pos + 0.2, [r.checkerboard_trained for r in report.results], 0.4, label="trained: samples")
     ax.axhline(report.reference.checkerboard_white_noise, color="gray", ls="--", lw=1, label="white noise")
     ax.axhline(report.reference.checkerboard_real, color="black", ls=":", lw=1, label="real digits")
@@ -132,7 +143,8 @@ def write_figures(
     for run in runs:
         ax.plot(np.arange(1, len(run.epoch_losses) + 1), run.epoch_losses, label=run.result.upsampler)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("DDPM loss (mean ‖ε − ε̂‖²)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(r"DDPM loss, mean $\|\epsilon - \hat\epsilon\|^2$")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     fig.tight_layout()
