@@ -54,8 +54,7 @@ def _pyplot():
 
 def _save_grid(plt, path: pathlib.Path, images: np.ndarray, title: str, vlim: float = 1.0) -> None:
     fig, ax = plt.subplots(figsize=(3.2, 3.4), dpi=80)
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad("#4060a0")
+    cmap = plt.get_cmap("gray").with_extremes(bad="#4060a0")  # the NaN gaps between images
     ax.imshow(image_grid(images), cmap=cmap, vmin=-vlim, vmax=vlim, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.axis("off")
