@@ -125,8 +125,11 @@ def write_figures(
     names = [r.upsampler for r in report.results]
     pos = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=80)
-    ax.bar(pos - 0.2, [r.checkerboard_init for r in report.results], 0.4, label="untrained $\\hat\\epsilon$")
-    ax.bar(pos + 0.2, [r.checkerboard_trained for r in report.results], 0.4, label="trained: samples")
+    for offset, values, label in [
+        (-0.2, [r.checkerboard_init for r in report.results], "untrained $\\hat\\epsilon$"),
+        (0.2, [r.checkerboard_trained for r in report.results], "trained: samples"),
+    ]:
+        ax.bar_label(ax.bar(pos + offset, values, 0.4, label=label), fmt="%.3f", fontsize=7)
     ax.axhline(report.reference.checkerboard_white_noise, color="gray", ls="--", lw=1, label="white noise")
     ax.axhline(report.reference.checkerboard_real, color="black", ls=":", lw=1, label="real digits")
     ax.set_xticks(pos, names, fontsize=9)
