@@ -20,6 +20,16 @@ TINY = {
 PNGS = ["checkerboard.png", "init_outputs.png", "loss.png", "samples_real.png", "spectra.png"]
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread: as fast for these tiny models, and no OpenMP spinning on a busy CI machine."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _tiny(**changes):
     from tconv.study.experiment import StudyConfig
 
@@ -38,7 +48,7 @@ def _check_png(path):
         assert image.format == "PNG" and min(image.size) > 100
 
 
-def test_cli_quick_json_and_pictures(tmp_path, monkeypatch, capsys):
+def test_cli_quick_json_and_pictures(tmp_path, monkeypatch, capsys, one_thread):
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
@@ -69,7 +79,7 @@ def test_cli_quick_json_and_pictures(tmp_path, monkeypatch, capsys):
         _check_png(tmp_path / name)
 
 
-def test_same_seed_same_numbers():
+def test_same_seed_same_numbers(one_thread):
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
     from tconv.study.experiment import run_study
