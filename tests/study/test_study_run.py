@@ -125,6 +125,7 @@ def test_without_torch_one_line_and_exit_2(monkeypatch, capsys):
         (["--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
         (["--epochs", "x"], "argument --epochs: must be a positive integer"),
         (["--seed", "-1"], "argument --seed: must be an integer in 0 .. 2**31 − 1"),
+        (["--threads", "0"], "argument --threads: must be a positive integer, got 0"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

@@ -61,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=_out_dir, metavar="DIR", help="write the pictures (PNG) into DIR")
     parser.add_argument("--epochs", type=_positive_int, metavar="N", help="training epochs (default: 40, --quick 3)")
     parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of everything random (default 0)")
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="T",
+        help="torch CPU threads (default: torch's choice; 1 is faster on cores other jobs are using)",
+    )
 
 
 def _missing(modules: list[str]) -> list[str]:
@@ -95,7 +101,12 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"tconv study: needs {', '.join(missing)}: {INSTALL_HINT}", file=sys.stderr)
         return 2
+    import torch
+
     from .experiment import FULL, QUICK, run_study
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     config = QUICK if args.quick else FULL
     config = dataclasses.replace(config, seed=args.seed, epochs=args.epochs or config.epochs)
