@@ -220,9 +220,8 @@ def torch_conv_transpose(case: Case, x, w, bias):
     PyTorch's own padding/output_padding when the case uses its spelling; otherwise PyTorch's full
     output (padding 0) cropped to ``[b, b + o)`` by hand, zeros appended past ``F``, plus bias.
     """
-    import torch.nn.functional as F
-
     import torch
+    import torch.nn.functional as F
 
     fn = getattr(F, f"conv_transpose{case.ndim}d")
     tx, tw = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(w))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")  # this helper is collected for doctests: skip it without torch
+from torch import nn  # noqa: E402
 from torch.nn.utils import parametrizations, spectral_norm, weight_norm  # noqa: E402
 
 import tconv.torch as tt  # noqa: E402
-from torch import nn  # noqa: E402
 
 
 class TinyUNet(nn.Module):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from tests.torch import nets  # noqa: E402
 from torch import nn  # noqa: E402
+
+from tests.torch import nets  # noqa: E402
 
 TOLERANCE = 1e-10
 F64 = torch.float64

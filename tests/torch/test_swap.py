@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
 from torch.nn.utils import parametrizations, parametrize, spectral_norm, weight_norm  # noqa: E402
 
 import tconv  # noqa: E402
 import tconv.torch as tt  # noqa: E402
 from tests.torch import nets  # noqa: E402
-from torch import nn  # noqa: E402
 
 
 def test_swap_replaces_every_conv_transpose_and_nothing_else():

@@ -60,6 +60,7 @@ def _layers(layer: Layer, method: str):
     that is legal, which is the same layer. Otherwise (WaveGAN's k25 s4: b = 10, e = 11) it gets
     padding ``b`` and no output_padding: the same window, one element longer at the end."""
     import torch
+
     from tconv.interop.frameworks import torch_arguments
     from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 

@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from typing import IO
 
 from tconv import __version__
-from tconv.cli import artifacts, bench, convert, explain, serve, shape
+from tconv.cli import artifacts, bench, convert, explain, serve, shape, study
 from tconv.cli.common import Parser, UsageError
 from tconv.errors import TConvError
 
 __all__ = ["main", "parser"]
 
-SUBCOMMANDS = (explain, shape, artifacts, bench, convert, serve)
+SUBCOMMANDS = (explain, shape, artifacts, bench, convert, serve, study)
 
 
 def parser() -> Parser:

@@ -39,9 +39,8 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
     has and the output is cropped to ``[start, start + o)``.
     """
     try:
-        import torch.nn.functional as F
-
         import torch
+        import torch.nn.functional as F
     except ImportError:
         return TorchCheck(False, reason="not installed, so not checked against it (pip install 'tconv[torch]')")
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]

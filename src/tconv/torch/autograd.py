@@ -34,6 +34,7 @@ Two routes lead to the same operators (:mod:`tconv.torch.ops`) and the same form
 from __future__ import annotations
 
 import torch
+
 from tconv.errors import TConvError
 from tconv.torch import ops
 from tconv.torch.kernels import CONV_METHODS

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
 import torch.nn.functional as F
 
-import torch
 from tconv import padding_modes
 from tconv.arguments import conv_geometry, transpose_geometry
 from tconv.errors import TConvTypeError

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 
+import torch
 from array_api_compat import array_namespace
 
-import torch
 from tconv import methods as core_methods
 from tconv.arrays import check_memory, compute_dtype, window
 from tconv.geometry import Geometry

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import copy
 
+import torch
+from torch import nn
 from torch.nn.utils import parametrize
 
-import torch
 from tconv.arguments import padding_pairs, transpose_geometry
 from tconv.errors import TConvError, TConvTypeError
 from tconv.methods import check_method
 from tconv.padding_modes import check_mode
 from tconv.torch.functional import METHODS, conv_transpose
-from torch import nn
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ConvTransposeNd", "convert_", "convertible"]
 

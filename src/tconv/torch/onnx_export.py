@@ -67,6 +67,7 @@ def export_onnx(model, args, f=None, **kwargs):
         translation for tconv's operators.
     """
     import torch
+
     from tconv.errors import TConvError
 
     if kwargs.get("dynamo", True) is False:

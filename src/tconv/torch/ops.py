@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
+
 from tconv.geometry import Geometry, effective_kernel, full_size
 from tconv.torch import kernels
-from torch import Tensor
 
 __all__ = ["conv_transpose", "conv", "weight_correlation", "columns", "Tail", "geometry_tail"]
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
 from tconv.torch.modules import ConvTransposeNd, convert_, convertible
-from torch import nn
 
 __all__ = ["swap_conv_transpose", "SwapReport", "SwapEntry"]
 

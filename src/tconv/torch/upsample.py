@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 
-import torch.nn.functional as F
-
 import torch
-from tconv.errors import TConvError
+import torch.nn.functional as F
 from torch import nn
+
+from tconv.errors import TConvError
 
 __all__ = ["ResizeConv", "SubPixelConv", "pixel_shuffle", "icnr_"]
 
