@@ -5,7 +5,11 @@ extra (torch, matplotlib, onnx, dask) is skipped when that extra is not installe
 import importlib.util
 
 _NEEDS = {
-    "torch": ["src/tconv/torch/*", "docs/torch.md"],
+    "torch": [
+        "src/tconv/torch/*",
+        "docs/torch.md",
+        *(f"src/tconv/study/{m}.py" for m in ("diffusion", "experiment", "figures", "model", "train")),
+    ],
     "matplotlib": ["src/tconv/explainer/image.py"],
     "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md"],
     "dask": ["src/tconv/backends/dask.py"],
