@@ -7,7 +7,6 @@ hand the batched arrays to one method. Bias and un-batching are applied here, on
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -173,7 +172,7 @@ def conv_transpose(
     compute, result = compute_dtype(xp, x, weight, bias)
     # With a padding mode, compute the uncropped output (b = 0, all F cells), then fold the padded
     # cells back onto the signal: the adjoint of padding by that mode (see tconv.padding_modes).
-    computed = g if padding_mode == "zeros" else _uncropped(g, padding_mode)
+    computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
     plan = plan_geometry(computed, method, compute, numpy=type(x).__module__ == "numpy")
     plan.check()
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
@@ -185,12 +184,6 @@ def conv_transpose(
     if computed is not g:
         y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)
-
-
-def _uncropped(g: Geometry, padding_mode: str) -> Geometry:
-    """``g`` without its crop: the full output of ``F`` cells, which a padding mode folds back."""
-    padding_modes.check_mode(padding_mode, g.large, padding_modes.mode_pairs(g))  # before computing
-    return dataclasses.replace(g, begin=(0,) * g.ndim, large=g.full)
 
 
 def conv(

@@ -33,12 +33,14 @@ array([2, 1, 2, 2])
 
 from __future__ import annotations
 
+import dataclasses
+
 from array_api_compat import array_namespace
 
 from tconv.arrays import device_of, window
 from tconv.errors import TConvError
 
-__all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold"]
+__all__ = ["PADDING_MODES", "check_mode", "mode_pairs", "pad", "pad_adjoint", "fold", "uncropped"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
@@ -158,3 +160,10 @@ def fold(full, g, padding_mode: str):
     check_mode(padding_mode, g.large, pairs)
     z = window(full, (0,) * g.ndim, tuple(n + b + e for n, (b, e) in zip(g.large, pairs)))
     return pad_adjoint(z, g.large, pairs, padding_mode)
+
+
+def uncropped(g, padding_mode: str):
+    """``g`` without its crop — the full output of ``F`` cells, which :func:`fold` then folds back —
+    after checking that ``padding_mode`` can pad this geometry (before anything is computed)."""
+    check_mode(padding_mode, g.large, mode_pairs(g))
+    return dataclasses.replace(g, begin=(0,) * g.ndim, large=g.full)

@@ -282,10 +282,8 @@ def conv_transpose(
         output_size=output_size,
         bias_shape=None if bias is None else bias.shape,
     )
-    computed = g
-    if padding_mode != "zeros":  # the uncropped output, folded back by the mode at the end
-        padding_modes.check_mode(padding_mode, g.large, padding_modes.mode_pairs(g))
-        computed = dataclasses.replace(g, begin=(0,) * g.ndim, large=g.full)
+    # With a padding mode: the uncropped output, folded back by the mode at the end.
+    computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
     xb = _rechunk(x, g, small_chunks)
     token = tokenize(xb, weight, bias, g, padding_mode, method)
 
