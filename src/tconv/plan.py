@@ -23,6 +23,7 @@ memory guard:  fits (limit ... bytes)
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,7 @@ import numpy as np
 
 from tconv import methods
 from tconv.arguments import transpose_geometry
-from tconv.arrays import memory_limit
-from tconv.errors import TConvError
+from tconv.arrays import check_memory, memory_limit
 from tconv.geometry import Geometry
 from tconv.methods import cost, gemm_numpy
 
@@ -103,13 +103,11 @@ class Plan:
         TConvError
             Output and workspace need more bytes than :attr:`limit_bytes`.
         """
-        if not self.fits:
-            need = self.output_bytes + self.workspace_bytes
-            raise TConvError(
-                f"conv_transpose to shape {self.output_shape} with method={self.method!r} would need "
-                f"{need:,} bytes ({need / 2**30:.3g} GiB), more than the {self.limit_bytes:,} bytes available "
-                f"(set TCONV_MAX_BYTES to change the limit)"
-            )
+        check_memory(
+            f"conv_transpose to shape {self.output_shape} with method={self.method!r}",
+            (self.output_bytes + self.workspace_bytes) // self.itemsize,
+            self.itemsize,
+        )
 
     def __str__(self) -> str:
         why = "given" if self.reason == "given" else f"auto: {self.reason}"
@@ -175,19 +173,12 @@ def _plan(g: Geometry, method: str, dtype: Any, numpy: bool) -> Plan:
         predicted=predicted,
         dtype=dtype_name,
         itemsize=itemsize,
-        output_bytes=_elements(g.output_shape) * itemsize,
+        output_bytes=math.prod(g.output_shape) * itemsize,
         workspace_bytes=methods.workspace(name, g) * itemsize,
     )
 
 
 _cached_plan = functools.lru_cache(maxsize=1024)(_plan)
-
-
-def _elements(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def plan(

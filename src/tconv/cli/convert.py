@@ -7,6 +7,7 @@ import json
 
 from tconv.arguments import per_axis
 from tconv.errors import TConvError
+from tconv.explainer.parse import parse_padding, parse_per_axis
 from tconv.interop.convert import (
     FRAMEWORKS,
     Canonical,
@@ -23,73 +24,42 @@ from tconv.interop.convert import (
 __all__ = ["add_parser", "run"]
 
 
-def _ints(text: str, name: str):
-    """``"2"`` → 2 (every axis), ``"2,1"`` → (2, 1)."""
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(","))
-    except ValueError:
-        raise TConvError(f"--{name} {text!r} must be whole numbers separated by commas") from None
-    return values[0] if len(values) == 1 else values
-
-
-def _pairs(text: str) -> tuple[tuple[int, int], ...]:
-    out = []
-    for part in text.replace(" ", "").split(","):
-        try:
-            lo, hi = part.split(":")
-            out.append((int(lo), int(hi)))
-        except ValueError:  # no colon, two colons, or not whole numbers
-            raise TConvError(
-                f"--padding {text!r}: give begin:end whole numbers per axis, e.g. 1:0,0:1 or -2:3"
-            ) from None
-    return tuple(out)
-
-
 def _read(args) -> Canonical:
     """The canonical geometry from the ``--from`` framework's spelling on the command line."""
-    k = _ints(args.kernel, "kernel")
+    k = parse_per_axis(args.kernel, "--kernel")
     k = (k,) if isinstance(k, int) else k
     n = len(k)
-    s = _ints(args.stride, "stride") if args.stride else 1
-    d = _ints(args.dilation, "dilation") if args.dilation else 1
-    op = _ints(args.output_padding, "output-padding") if args.output_padding else None
+    s = parse_per_axis(args.stride, "--stride") if args.stride else 1
+    d = parse_per_axis(args.dilation, "--dilation") if args.dilation else 1
+    op = parse_per_axis(args.output_padding, "--output-padding") if args.output_padding else None
     pad = args.padding
-    inp = _ints(args.input, "input") if args.input else None
+    inp = parse_per_axis(args.input, "--input") if args.input else None
     src = args.source
     if src in ("torch", "mlx"):
         reader = from_torch if src == "torch" else from_mlx
-        return reader(k, s, _ints(pad, "padding") if pad else 0, op or 0, d, input=inp)
+        return reader(k, s, parse_per_axis(pad, "--padding") if pad else 0, op or 0, d, input=inp)
     if src == "tconv":
-        p = (
-            0
-            if not pad
-            else pad
-            if pad.lower() in ("same", "valid")
-            else _pairs(pad)
-            if ":" in pad
-            else _ints(pad, "padding")
-        )
-        return from_tconv(k, s, p, op or 0, d, input=inp)
+        return from_tconv(k, s, parse_padding(pad) if pad else 0, op or 0, d, input=inp)
     if src == "keras":
         return from_keras(k, s, pad or "valid", op, d, input=inp)
     if src == "tensorflow":
         if not (args.output_shape and inp):
             raise TConvError("--from tensorflow (tf.nn.conv_transpose) needs --input and --output-shape")
-        return from_tensorflow(k, s, pad or "valid", _ints(args.output_shape, "output-shape"), inp, d)
+        return from_tensorflow(k, s, pad or "valid", parse_per_axis(args.output_shape, "--output-shape"), inp, d)
     if src == "jax":
-        return from_jax(k, s, (pad or "VALID") if not pad or ":" not in pad else _pairs(pad), d, input=inp)
+        return from_jax(k, s, (pad or "VALID") if not pad or ":" not in pad else parse_padding(pad), d, input=inp)
     if src == "onnx":
         auto = pad.upper() if pad and pad.upper() in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID") else "NOTSET"
         pads = (
-            list(per_axis("padding", _ints(pad, "padding"), n, 0)) * 2
+            list(per_axis("padding", parse_per_axis(pad, "--padding"), n, 0)) * 2
             if pad and auto == "NOTSET" and "," not in pad
             else None
         )
         if pad and auto == "NOTSET" and "," in pad:
-            pads = list(_ints(pad, "padding"))
+            pads = list(parse_per_axis(pad, "--padding"))
             pads = pads * 2 if len(pads) == n else pads  # one value per axis: the same at both ends
         out = (
-            list(per_axis("output-shape", _ints(args.output_shape, "output-shape"), n, 1))
+            list(per_axis("output-shape", parse_per_axis(args.output_shape, "--output-shape"), n, 1))
             if args.output_shape
             else None
         )

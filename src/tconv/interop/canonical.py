@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tconv.arguments import per_axis
+from tconv.geometry import effective_kernel, full_size
 from tconv.interop.layouts import KERNEL_LAYOUTS
 
 __all__ = ["Canonical", "Arguments"]
@@ -38,13 +39,13 @@ class Canonical:
 
     @property
     def effective_kernel(self) -> tuple[int, ...]:
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+        return tuple(effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation))
 
     def output_size(self, input) -> tuple[int, ...]:
         """``o = (i−1)·s + k_eff − b − e`` per axis."""
         input = per_axis("input", input, self.ndim, 1)
         return tuple(
-            (i - 1) * s + ke - b - e
+            full_size(i, s, ke) - b - e
             for i, s, ke, b, e in zip(input, self.stride, self.effective_kernel, self.begin, self.end)
         )
 
@@ -62,7 +63,7 @@ class Canonical:
             size = f"o = (i-1)*{s} + {ke - b - e}"
             if self.input:
                 i = self.input[a]
-                size += f" = {(i - 1) * s + ke - b - e} for i={i}"
+                size += f" = {full_size(i, s, ke) - b - e} for i={i}"
             lines.append(f"  axis {a}: k={k} s={s} d={d} k_eff={ke}; crop b={b} at the start, e={e} at the end; {size}")
         if any(v < 0 for v in self.begin + self.end):
             lines.append("  (a negative crop means that many zeros added)")

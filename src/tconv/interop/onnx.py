@@ -34,6 +34,7 @@ from tconv import api
 from tconv.arguments import per_axis
 from tconv.arrays import as_array, namespace, window
 from tconv.errors import TConvError
+from tconv.geometry import effective_kernel, full_size
 
 __all__ = ["conv_transpose", "resolve_pads", "OnnxPads", "run_node", "run_model"]
 
@@ -86,7 +87,7 @@ def resolve_pads(
         raise TConvError(
             f"output_padding={list(op)} must be smaller than strides={list(s)} or dilations={list(d)} on every axis"
         )
-    full = tuple((i - 1) * si + di * (k - 1) + 1 for i, si, di, k in zip(input_size, s, d, kernel_shape))
+    full = tuple(full_size(i, si, effective_kernel(k, di)) for i, si, di, k in zip(input_size, s, d, kernel_shape))
 
     if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         # The spec: T = F + op − o, split SAME_UPPER ⌊T/2⌋ | T − ⌊T/2⌋, otherwise the reverse.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tconv.arguments import per_axis
 from tconv.errors import TConvError
+from tconv.geometry import effective_kernel, full_size
 from tconv.interop.canonical import _DUMMY_INPUT, Canonical, _axes, _canonical
 
 __all__ = ["from_tconv", "from_torch", "from_mlx", "from_onnx", "from_keras", "from_tensorflow", "from_jax"]
@@ -127,8 +128,8 @@ def from_keras(kernel, strides=1, padding="valid", output_padding=None, dilation
     padding = _tf_padding(padding)
     op = None if output_padding is None else per_axis("output_padding", output_padding, len(k), 0)
     begin, end = [], []
-    for a, (ke, si) in enumerate(zip((dd * (kk - 1) + 1 for kk, dd in zip(k, d)), s)):
-        full = _DUMMY_INPUT * si - si + ke  # F for a large i; b, e do not depend on i
+    for a, (ke, si) in enumerate(zip((effective_kernel(kk, dd) for kk, dd in zip(k, d)), s)):
+        full = full_size(_DUMMY_INPUT, si, ke)  # F for a large i; b, e do not depend on i
         if op is None:
             out = _DUMMY_INPUT * si if padding == "same" else full - ke + max(ke, si)
         else:
@@ -155,8 +156,8 @@ def from_tensorflow(kernel, strides, padding, output_shape, input, dilations=1) 
     size, out = per_axis("input", input, len(k), 1), per_axis("output_shape", output_shape, len(k), 1)
     begin, end = [], []
     for i, o, kk, si, di in zip(size, out, k, s, d):
-        ke = di * (kk - 1) + 1
-        full = (i - 1) * si + ke
+        ke = effective_kernel(kk, di)
+        full = full_size(i, si, ke)
         # TensorFlow checks that the forward convolution from `o` gives back `i`: ⌈o/s⌉ (SAME), or
         # trunc((o − k_eff)/s) + 1 (VALID, C's division toward zero: for i = 1 every o in
         # k_eff − s + 1 .. k_eff + s − 1, smaller than k_eff too; the window is then [0, o) of F).
@@ -180,7 +181,7 @@ def from_jax(kernel, strides=1, padding="VALID", rhs_dilation=1, *, input=None) 
     kernel layout (see :func:`kernel_to_torch`).
     """
     k, s, d = _axes(kernel, strides, rhs_dilation)
-    keff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    keff = [effective_kernel(kk, dd) for kk, dd in zip(k, d)]
     if isinstance(padding, str):
         word = padding.upper()
         if word not in ("SAME", "VALID"):

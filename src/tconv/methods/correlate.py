@@ -17,6 +17,7 @@ import math
 from array_api_compat import array_namespace
 
 from tconv.arrays import device_of, window
+from tconv.geometry import effective_kernel, full_size
 
 __all__ = ["correlate"]
 
@@ -36,7 +37,7 @@ def correlate(x, w, *, stride, dilation, groups, start, size):
     n = x.shape[0]
     c_out, c_in_g, *kernel = w.shape
     # The span of x that is read: from `start` to the last tap of the last output position.
-    span = tuple((q - 1) * s + d * (k - 1) + 1 for q, s, d, k in zip(size, stride, dilation, kernel))
+    span = tuple(full_size(q, s, effective_kernel(k, d)) for q, s, d, k in zip(size, stride, dilation, kernel))
     xw = window(x, start, span)
     xw = xp.reshape(xw, (n, groups, c_in_g, *span))
     wg = xp.reshape(w, (groups, c_out // groups, c_in_g, *kernel))

@@ -195,7 +195,6 @@ def _native_transpose(x, weight, bias, g: Geometry):
 
 
 def _native_conv(x, weight, bias, g: Geometry):
-    """PyTorch's ``conv{n}d`` on the window of ``x`` the convolution reads (``[−b, −b + span)``)."""
-    span = tuple((i - 1) * s + ke for i, s, ke in zip(g.small, g.stride, g.effective_kernel))
-    xw = _window(x, tuple(-b for b in g.begin), span)
+    """PyTorch's ``conv{n}d`` on the window of ``x`` the convolution reads, ``[−b, −b + F)``."""
+    xw = _window(x, tuple(-b for b in g.begin), g.full)
     return getattr(F, f"conv{g.ndim}d")(xw, weight, bias, g.stride, 0, g.dilation, g.groups)
