@@ -192,3 +192,17 @@ def test_scaling_quick(tmp_path):
     if importlib.util.find_spec("matplotlib"):
         scaling.plot(result, str(tmp_path / "s.png"))
         assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_threads_script_times_shared_and_split_and_restores_the_threshold():
+    """``python -m tconv.bench.threads`` (measured in docs/performance.md): both ways timed, per layer."""
+    pytest.importorskip("threadpoolctl")
+    from tconv.bench import threads
+    from tconv.bench.layers import QUICK_LAYERS
+    from tconv.methods import gemm_tiles
+
+    threshold = gemm_tiles.SPLIT_MIN
+    rows = threads.measure(QUICK_LAYERS[:2], threads=2, rounds=1, pause_s=0.0)
+    assert [layer.name for layer, _, _ in rows] == [layer.name for layer in QUICK_LAYERS[:2]]
+    assert all(shared > 0 and split > 0 for _, shared, split in rows)
+    assert gemm_tiles.SPLIT_MIN == threshold

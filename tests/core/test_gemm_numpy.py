@@ -213,3 +213,96 @@ def test_column_buffer_is_tiled(shape, c_out, k, s, p, how):
     columns = math.prod(g.output_shape[:2]) * k * k * math.prod(shape[2:]) * 4
     assert columns > 8 * budget
     assert peak - y.nbytes <= 2 * budget + max(x.nbytes, w.nbytes, y.nbytes), (peak - y.nbytes, columns)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Two threads, and every call large enough to be split (``gemm_tiles.split``)."""
+    pytest.importorskip("threadpoolctl")
+    from tconv.methods import gemm_tiles
+
+    if not gemm_tiles._blas_controllers():
+        pytest.skip("NumPy's BLAS threads cannot be set here")
+    monkeypatch.setattr(gemm_tiles, "SPLIT_MIN", 0)
+    monkeypatch.setattr(gemm_tiles, "SPLIT_COLUMNS", 1)
+    previous = gemm_tiles.set_num_threads(2)
+    yield gemm_tiles
+    gemm_tiles.set_num_threads(previous)
+
+
+def _blas_threads(gemm_tiles):
+    return [lib.get_num_threads() for lib in gemm_tiles._blas_controllers()]
+
+
+def _split_cases(ndim, rng):
+    """The random geometries, and one-image ones with channels enough to be split by channels."""
+    for case in random_cases(3000 + ndim, 30, ndim, batches=(1, 2, 5)):
+        x, w, _ = case.arrays(rng, np.float64)
+        yield x, w, _geometry(case)
+    for groups, k, s, p, op, d in [(1, 4, 2, 1, 0, 1), (2, 3, 2, 1, 1, 1), (1, 3, 3, 0, 2, 2), (3, 2, 2, 0, 0, 1)]:
+        x = rng.standard_normal((1, 3 * groups, *(5,) * ndim))
+        w = rng.standard_normal((3 * groups, 9, *(k,) * ndim))
+        kw = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=groups)
+        yield x, w, transpose_geometry(x.shape, w.shape, **kw)
+
+
+@NDIMS
+def test_split_calls_equal_readable_gemm(ndim, split_everything, rng):
+    """Split over threads — by images or by output channels, each thread with its own tiles and
+    single-threaded BLAS — every arrangement gives the readable gemm's result."""
+    gemm_tiles = split_everything
+    before = _blas_threads(gemm_tiles)
+    kinds = set()
+    for x, w, g in _split_cases(ndim, rng):
+        expected = readable(x, w, g)
+        for how in _arrangements(g):
+            parts = gemm_tiles.split(x.shape[0], g.large_channels // g.groups, math.prod(g.small), 1, how != "phases")
+            kinds.add("images" if parts and parts[0][1] < x.shape[0] else "channels" if parts else "whole")
+            for budget in (gemm_numpy.WORKSPACE_BYTES, 1):
+                y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget, arrangement=how)
+                _close(y, expected, np.float64)
+    assert {"images", "channels"} <= kinds
+    assert _blas_threads(gemm_tiles) == before
+
+
+def test_split_restores_blas_threads_after_an_error(split_everything, monkeypatch):
+    gemm_tiles = split_everything
+    before = _blas_threads(gemm_tiles)
+    x, w = np.ones((4, 8, 6, 6)), np.ones((8, 8, 4, 4))
+    g = transpose_geometry(x.shape, w.shape, stride=2)
+
+    def fail(*args):
+        raise RuntimeError("a part failed")
+
+    monkeypatch.setattr(gemm_numpy, "_channels_first", fail)
+    with pytest.raises(RuntimeError, match="a part failed"):
+        gemm_numpy.conv_transpose(x, w, g, arrangement="channels_first")
+    assert _blas_threads(gemm_tiles) == before
+
+
+def test_split_calls_from_several_threads_at_once(split_everything, rng):
+    """Concurrent split calls share the pool and the single-threaded BLAS; each is right, and the
+    last to finish gives BLAS its threads back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gemm_tiles = split_everything
+    before = _blas_threads(gemm_tiles)
+    x, w = rng.standard_normal((3, 6, 9, 7)), rng.standard_normal((6, 10, 3, 3))
+    g = transpose_geometry(x.shape, w.shape, stride=2, padding=1)
+    expected = readable(x, w, g)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: gemm_numpy.conv_transpose(x, w, g), range(24)))
+    for y in results:
+        _close(y, expected, np.float64)
+    assert _blas_threads(gemm_tiles) == before
+
+
+def test_no_split_where_blas_threads_cannot_be_set(monkeypatch):
+    from tconv.methods import gemm_tiles
+
+    monkeypatch.setattr(gemm_tiles, "_blas_controllers", lambda: ())
+    previous = gemm_tiles.set_num_threads(2)
+    try:
+        assert gemm_tiles.split(8, 64, 1024, 1 << 40) == ()
+    finally:
+        gemm_tiles.set_num_threads(previous)

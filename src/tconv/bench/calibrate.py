@@ -24,18 +24,19 @@ from tconv.methods import cost, gemm_numpy
 __all__ = ["measure", "fit", "main"]
 
 
-def _cpu_seconds(call, repeat: int, block_s: float = 0.03) -> float:
+def best_block(call, repeat: int, block_s: float = 0.03, clock=time.process_time) -> float:
+    """Seconds per call of the best of ``repeat`` blocks of about ``block_s`` seconds (CPU time by default)."""
     call()
-    t0 = time.process_time()
+    t0 = clock()
     call()
-    one = max(time.process_time() - t0, 1e-6)
+    one = max(clock() - t0, 1e-6)
     calls = max(1, min(200, round(block_s / one)))
     best = math.inf
     for _ in range(repeat):
-        t0 = time.process_time()
+        t0 = clock()
         for _ in range(calls):
             call()
-        best = min(best, (time.process_time() - t0) / calls)
+        best = min(best, (clock() - t0) / calls)
     return best
 
 
@@ -51,7 +52,7 @@ def measure(layers=GRID, repeat: int = 3):
             w = rng.standard_normal(layer.weight_shape, dtype=np.float32)
             g = transpose_geometry(x.shape, w.shape, layer.stride, layer.padding, layer.output_padding)
             times = {
-                a: _cpu_seconds(lambda a=a, x=x, w=w, g=g: gemm_numpy.conv_transpose(x, w, g, arrangement=a), repeat)
+                a: best_block(lambda a=a, x=x, w=w, g=g: gemm_numpy.conv_transpose(x, w, g, arrangement=a), repeat)
                 for a in cost.possible(g)
             }
             out.append((layer.name, g, times))

@@ -5,9 +5,12 @@ check that all agree), then timed in **blocks interleaved by library**: round af
 layer, each library runs one untimed call and then a block of calls timed together (enough calls
 for about ``block_s`` seconds). Alternating single calls would make each library wait on the thread
 pools of the others, which keep spinning for a while after a call (on 2 cores a 45 ms call took
-130–220 ms right after torch or onnxruntime); a block after a settling call measures a library
-with its own threads awake, and the rounds make a busy machine slow everyone alike. The order of
-the libraries rotates from round to round.
+130–220 ms right after torch or onnxruntime). With more than one thread each block also starts
+after a **pause** (``pause_s``, 50 ms): a settling call of a few milliseconds is not enough for
+onnxruntime's idle threads to stop spinning — measured, two-threaded tconv calls ran 20–35 % slower
+in blocks right after onnxruntime's than alone, and within 2–6 % of alone after a 50 ms pause. Every
+library gets the pause, so each is timed as a program that uses it alone would see it. The rounds
+make a busy machine slow everyone alike, and the order of the libraries rotates from round to round.
 
 Per library and layer the report keeps the **best** block (time per call) and a **noise
 estimate**: the median block over the best, minus one (0.05 = the typical block was 5 % slower
@@ -171,9 +174,12 @@ def _progress(done: int, total: int, what: str, enabled: bool) -> None:
     sys.stderr.flush()
 
 
-def time_block(call, calls: int, clock=time.perf_counter) -> float:
-    """Seconds per call of a block of ``calls`` calls, after one untimed settling call (which lets
-    the previous library's threads fall asleep and wakes this one's)."""
+def time_block(call, calls: int, clock=time.perf_counter, pause: float = 0.0) -> float:
+    """Seconds per call of a block of ``calls`` calls, after a ``pause`` (seconds, in which the
+    previous library's idle threads stop spinning) and one untimed settling call (which wakes this
+    library's threads)."""
+    if pause:
+        time.sleep(pause)
     call()
     t0 = clock()
     for _ in range(calls):
@@ -224,6 +230,7 @@ def run(
     progress: bool = True,
     seed: int = 0,
     block_s: float = 0.05,
+    pause_s: float = 0.05,
     quick: bool = False,
     cpu_time: bool = False,
 ) -> Report:
@@ -247,6 +254,9 @@ def run(
         Draw a progress bar on stderr.
     block_s
         Seconds a timed block aims at (at least one call).
+    pause_s
+        Seconds of sleep before each block when ``threads > 1`` (the other libraries' idle threads
+        stop spinning meanwhile); not in quick runs.
     quick
         Mark the report as a smoke run: the report prints no ratios as results.
     cpu_time
@@ -261,6 +271,7 @@ def run(
     if cpu_time and threads != 1:
         raise TConvError(f"CPU time measures one thread only; got threads={threads}")
     clock = time.process_time if cpu_time else time.perf_counter
+    pause = pause_s if threads > 1 and not quick else 0.0
     rng = np.random.default_rng(seed)
     with blas_threads(threads) as limited:
         cases = _prepare(layers, method, peers, threads, rng)
@@ -281,7 +292,8 @@ def run(
                 names = list(case.calls)
                 for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
                     call = case.calls[name]
-                    case.samples[name].append(time_block(call, _block_size(case.first_s[name], block_s), clock))
+                    calls = _block_size(case.first_s[name], block_s)
+                    case.samples[name].append(time_block(call, calls, clock, pause))
                 done += 1
         _progress(total, total, "done", progress)
         peak = 2 * peak_size**3 / min(peak_samples) / 1e9

@@ -39,11 +39,16 @@ timings of all four on the benchmark grid:
    at most ``workspace_bytes`` (8 MiB, small enough to be read back from cache). The extra memory
    of a call is that buffer plus the copies of items 2 and 4: 3–26 MiB on the benchmark's layers,
    whose whole column buffers would take 3–128 MiB.
-7. **Both cores in col2im.** NumPy releases the GIL inside ufunc loops, so the additions of a large
-   block are split over threads on disjoint output channels (or images); BLAS already threads the
-   product. :func:`set_num_threads` caps them (the benchmark gives tconv the threads it gives BLAS,
-   so the two pools never outnumber the cores); tiles and threads live in :mod:`gemm_tiles`. Measured: a gain on the memory-bound 3-D U-Net layer (37 against 50 ms), neutral on the
-   others — OpenBLAS's own threads still spin for a while after the product.
+7. **Every thread does all the work of its part.** A large call (at least 2²⁵ multiply-adds) is
+   cut into disjoint blocks of images — or of output channels, when a block of images would leave
+   the product too few columns — one per thread, each running its own tiles' products and col2im
+   with BLAS single-threaded meanwhile (:func:`gemm_tiles.split`; needs ``threadpoolctl``, the
+   ``fast`` extra). Letting BLAS thread the product and then splitting col2im over threads ran
+   col2im at about one thread's speed, because OpenBLAS's worker spins for a while after each
+   product. Measured at two threads on the benchmark grid's 37 layers outside its ``small`` class
+   (``python -m tconv.bench.threads``): split 1.18× faster in geometric mean, at least 1.05× on 31. Smaller calls, and calls without threadpoolctl, still split a large col2im block's
+   additions over threads (NumPy releases the GIL inside ufunc loops). :func:`set_num_threads` caps
+   the threads; tiles and threads live in :mod:`gemm_tiles`.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
    a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
    col2im matrix (:func:`_col2im_matrix`), when the columns are finite.
@@ -63,7 +68,9 @@ from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
 from tconv.methods.gemm_tiles import matmul as _matmul
 from tconv.methods.gemm_tiles import parallel as _parallel
+from tconv.methods.gemm_tiles import run_split as _run_split
 from tconv.methods.gemm_tiles import set_num_threads
+from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
@@ -177,8 +184,19 @@ def conv_transpose(
         "channels_first": _channels_first,
         "phases": gemm_phases.phases,
     }[how]
+    taps = g.taps
+    parts = _split(n, cog, p, g.macs // groups, by_channels=how != "phases")
     for gi in range(groups):
-        run(x3[:, gi], w3[gi], out[:, gi], g, item, workspace_bytes)
+        xg, wg, og = x3[:, gi], w3[gi], out[:, gi]
+        if parts:  # one thread per block of images or output channels (gemm_tiles.split)
+            _run_split(
+                lambda n0, n1, c0, c1, xg=xg, wg=wg, og=og: run(
+                    xg[n0:n1], wg[:, c0 * taps : c1 * taps], og[n0:n1, c0:c1], g, item, workspace_bytes
+                ),
+                parts,
+            )
+        else:
+            run(xg, wg, og, g, item, workspace_bytes)
     return out.reshape(n, g.large_channels, *g.large)
 
 

@@ -1,8 +1,21 @@
 """Tiles, buffers and threads shared by the NumPy fast path's arrangements (:mod:`tconv.methods.gemm_numpy`).
 
 The column buffer of a large call never exists whole: it is computed a tile at a time (:func:`tiles`),
-into one reused buffer (:func:`buffer`, :func:`matmul`); large col2im blocks are split over threads
-(:func:`parallel`), as many as :func:`set_num_threads` allows.
+into one reused buffer (:func:`buffer`, :func:`matmul`). Threads, as many as :func:`set_num_threads`
+allows, work in one of two ways:
+
+* **Split** (:func:`split`, :func:`run_split`): a large call is cut into disjoint parts (blocks of
+  images, or of output channels), one per thread; each thread runs its part's products *and* its
+  col2im, with BLAS single-threaded meanwhile. Needs ``threadpoolctl`` (the ``fast`` extra) to set
+  BLAS's threads; without it calls are not split.
+* **Shared** (:func:`parallel`): otherwise BLAS threads the product and the col2im additions of a
+  large block are split over threads afterwards.
+
+Why split: after a product OpenBLAS's worker thread spins for a while (about 0.1 s by default) before
+it sleeps, so on two cores a col2im that follows a threaded product shares a core with a spinning
+thread and runs at about the speed of one thread. Split, every thread does useful work all the time:
+measured on the benchmark grid at two threads, 1.2–1.8× faster on the layers where col2im is a
+large share (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -10,11 +23,12 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["set_num_threads", "blocks", "tiles", "buffer", "matmul", "parallel", "THREAD_MIN"]
+__all__ = ["set_num_threads", "blocks", "tiles", "buffer", "matmul", "parallel", "split", "run_split", "THREAD_MIN"]
 
 #: Below this many elements per block col2im runs in the calling thread: handing work to threads
 #: cost more than it saved (measured: (1, 16, 64, 64) → 16, k3 s2: 0.97 ms alone, 1.95 ms threaded).
@@ -36,6 +50,8 @@ def set_num_threads(threads: int | None) -> int | None:
 
 
 def _workers() -> int:
+    if getattr(_LOCAL, "part", False):  # inside one part of a split call: that thread only
+        return 1
     return max(1, _THREADS if _THREADS is not None else min(os.cpu_count() or 1, 8))
 
 
@@ -106,3 +122,93 @@ def parallel(fn, n: int, work: int):
         return
     for f in [_pool().submit(fn, a, b) for a, b in split_range(n, parts)]:
         f.result()
+
+
+#: Split calls of at least this many multiply-adds over threads (:func:`split`). Measured at two
+#: threads: (32, 128, 16) → 64, k4 s2 (17 M) ran 0.38 ms shared and 0.53 ms split (the hand-over
+#: costs tens of µs); every grid layer from (16, 64, 32, 32) → 3, k4 s2 (50 M) up gained or tied.
+SPLIT_MIN = 1 << 25
+#: A part of images keeps at least this many product columns (images × input positions); fewer and
+#: the product gets thin, so the call is split by output channels instead (measured: WaveGAN's
+#: (4, 1024, 16) split into two images each ran 0.87× the shared speed).
+SPLIT_COLUMNS = 256
+_LOCAL = threading.local()
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controllers() -> tuple:
+    """threadpoolctl's controllers of the loaded BLAS libraries, or ``()`` without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return ()
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+def split(n: int, c: int, columns: int, macs: int, by_channels: bool = True) -> tuple[tuple[int, int, int, int], ...]:
+    """Disjoint parts ``(n0, n1, c0, c1)`` of a call — one per thread — or ``()`` to run it whole.
+
+    ``n`` images of ``columns`` input positions each, ``c`` output channels, ``macs`` multiply-adds.
+    Blocks of images when each part keeps :data:`SPLIT_COLUMNS` product columns, else blocks of
+    output channels (whose weight columns are views) unless ``by_channels`` is false — the ``phases``
+    arrangement's im2col is of the input, which every block of channels would build again (measured:
+    (1, 32, 128, 128) → 32, k4 s2 ran 0.64× the shared speed split by channels). Nothing below
+    :data:`SPLIT_MIN`, on one thread, inside a part, or where BLAS's threads cannot be set.
+    """
+    workers = _workers()
+    if workers < 2 or macs < SPLIT_MIN or not _blas_controllers():
+        return ()
+    if n >= workers and n // workers * columns >= SPLIT_COLUMNS:
+        return tuple((a, b, 0, c) for a, b in split_range(n, workers))
+    if by_channels and c >= 2 * workers:
+        return tuple((0, n, a, b) for a, b in split_range(c, workers))
+    return ()
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_SAVED: tuple[int, ...] = ()
+
+
+def _blas_single(enter: bool) -> None:
+    """Reference-counted: the first split call to enter sets BLAS to one thread, the last to leave
+    restores what it found (two user threads may run split calls at once)."""
+    global _BLAS_USERS, _BLAS_SAVED
+    controllers = _blas_controllers()
+    with _BLAS_LOCK:
+        if enter:
+            if _BLAS_USERS == 0:
+                _BLAS_SAVED = tuple(lib.get_num_threads() for lib in controllers)
+                for lib in controllers:
+                    lib.set_num_threads(1)
+            _BLAS_USERS += 1
+        else:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                for lib, threads in zip(controllers, _BLAS_SAVED):
+                    lib.set_num_threads(threads)
+
+
+def _part(fn, part) -> None:
+    _LOCAL.part = True
+    try:
+        fn(*part)
+    finally:
+        _LOCAL.part = False
+
+
+def run_split(fn, parts) -> None:
+    """``fn(n0, n1, c0, c1)`` for every part of :func:`split`, one thread each (the calling thread
+    takes the first), with BLAS single-threaded until all are done."""
+    _blas_single(True)
+    try:
+        futures = [_pool().submit(_part, fn, part) for part in parts[1:]]
+        try:
+            _part(fn, parts[0])
+        finally:
+            for f in futures:
+                f.exception()  # wait for every part before BLAS gets its threads back
+        for f in futures:
+            f.result()
+    finally:
+        _blas_single(False)
