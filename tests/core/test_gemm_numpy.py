@@ -121,7 +121,7 @@ def test_tap_slices_skip_taps_in_the_crop():
     # i = 2, k = 3, s = 1, b = 2, o = 1: only output 0 = i·1 + t − 2 is kept, i.e. (i, t) = (0, 2), (1, 1).
     g = transpose_geometry((1, 1, 2), (1, 1, 3), padding=((2, 1),))
     assert g.large == (1,)
-    kept = {(j, src[0].start, src[0].stop, dst[0].start) for j, src, dst in gemm_numpy._tap_slices(g)}
+    kept = {(j, src[0].start, src[0].stop, dst[0].start) for j, src, dst in gemm_numpy.tap_slices(g)}
     assert kept == {(1, 1, 2, 0), (2, 0, 1, 0)}
 
 

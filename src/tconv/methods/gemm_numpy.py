@@ -73,7 +73,7 @@ from tconv.methods.gemm_tiles import set_num_threads
 from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
 
-__all__ = ["conv_transpose", "plan", "set_num_threads", "WORKSPACE_BYTES"]
+__all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
@@ -82,7 +82,7 @@ WORKSPACE_BYTES = 8 * 2**20
 
 
 @functools.lru_cache(maxsize=256)
-def _tap_slices(g):
+def tap_slices(g):
     """For each kernel tap ``(j, src, dst)``: the input and output slices col2im adds, crop applied.
 
     Per axis, tap ``t`` sends input ``i`` to ``o = i·s + off`` with ``off = t·d − b``. Keeping
@@ -110,9 +110,9 @@ def _tap_slices(g):
 
 @functools.lru_cache(maxsize=256)
 def _index_last(g):
-    """:func:`_tap_slices` as whole index tuples for channels-last columns ``(N, *I, Πk, C)`` and
+    """:func:`tap_slices` as whole index tuples for channels-last columns ``(N, *I, Πk, C)`` and
     output ``(N, *O, C)`` (the trailing ``C`` left implicit)."""
-    return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in _tap_slices(g))
+    return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in tap_slices(g))
 
 
 #: col2im by one product with the 0/1 col2im matrix when that product has at most this many
@@ -137,7 +137,7 @@ def _col2im_matrix(g, dtype: str):
         return None
     matrix = np.zeros((g.taps * p, o), dtype=np.dtype(dtype))
     inputs, outputs = np.arange(p).reshape(g.small), np.arange(o).reshape(g.large)
-    for j, src, dst in _tap_slices(g):
+    for j, src, dst in tap_slices(g):
         matrix[j * p + inputs[src].ravel(), outputs[dst].ravel()] = 1
     matrix.flags.writeable = False
     return matrix
@@ -281,7 +281,7 @@ def _phases(g):
         axis = []
         for t in range(k):
             off = t * d - b
-            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # as in _tap_slices
+            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # as in tap_slices
             if lo < hi:
                 r, q0 = off % s, off // s
                 axis.append((t, r, slice(lo, hi), slice(lo + q0, hi + q0)))
@@ -359,7 +359,7 @@ def _channels_last(x, w, out, g, item, budget):
     """cols ``(N, *I, Πk, C)``: col2im's inner loop runs over output channels; one transpose at the end."""
     n, cig, p = x.shape
     cog, taps = out.shape[1], g.taps
-    slices = _tap_slices(g)
+    slices = tap_slices(g)
     o = math.prod(g.large)
     xl = np.ascontiguousarray(x.transpose(0, 2, 1))  # (N, Πi, C_in)
     weights = {}

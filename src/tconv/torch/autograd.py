@@ -33,10 +33,14 @@ Two routes lead to the same operators (:mod:`tconv.torch.ops`) and the same form
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from tconv.errors import TConvError
+from tconv.geometry import effective_kernel
 from tconv.torch import ops
+from tconv.torch.gemm import BUDGET
 from tconv.torch.kernels import CONV_METHODS
 
 __all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "conv_transpose", "conv", "weight_correlation", "CONV_METHODS"]
@@ -87,8 +91,18 @@ def weight_correlation(x, y, tail, cols=None):
 
 
 def _shared_columns(large, kernel, tail, both_needed: bool):
-    """``columns(large)`` when both gradients are about to read it (one im2col, not two), else None."""
+    """``columns(large)`` when both gradients are about to read it (one im2col, not two) and it fits
+    in one block of :mod:`tconv.torch.gemm` (larger, each gradient runs its own im2col a block of
+    images at a time: a whole buffer over 32 MiB costs more in page faults than a second im2col),
+    else None."""
     if not both_needed or tail.conv_method != "gemm" or large.shape[0] == 0:
+        return None
+    small = [  # i = (o + b + e − k_eff)/s + 1, as in the operators' conv geometry
+        (o + b + e - effective_kernel(k, d)) // s + 1
+        for o, k, s, d, b, e in zip(large.shape[2:], kernel, tail.stride, tail.dilation, tail.begin, tail.end)
+    ]
+    n, channels = large.shape[:2]
+    if n * channels * math.prod(kernel) * math.prod(small) * large.element_size() > BUDGET:
         return None
     with torch.no_grad():  # a cache: never differentiated (conv and weight_correlation return no gradient for it)
         return ops.columns(large, kernel, *tail.geometry())

@@ -8,11 +8,12 @@ the weight ``w`` (``C_s, C_l/G, *k``) through the geometry's ``o = i·s + t·d �
     conv                 x[n, cs, i] = Σ_{cl, t} w[cs, cl, t] · y[n, cl, i·s + t·d − b]
     weight_correlation   w[cs, cl, t] = Σ_{n, i} x[n, cs, i] · y[n, cl, i·s + t·d − b]
 
-``transpose`` runs one of the core's five methods on the tensors. ``conv`` and
-``weight_correlation`` have two methods each: ``"direct"``, the core's
-:func:`~tconv.methods.correlate.correlate` (for the weight, with the batch as channels), and
-``"gemm"``, the core's GEMM + col2im read backwards — im2col (:func:`columns`), then one matrix
-product per group. Every result is :func:`fresh`: a new tensor, not a view, laid out as torch.nn
+``transpose`` runs one of the core's five methods on the tensors — ``gemm`` in the tiled form of
+:mod:`tconv.torch.gemm`. ``conv`` and ``weight_correlation`` have two methods each: ``"direct"``,
+the core's :func:`~tconv.methods.correlate.correlate` (for the weight, with the batch as channels),
+and ``"gemm"``, the core's GEMM + col2im read backwards — im2col (:func:`columns`), then one matrix
+product per group, a block of images at a time (:mod:`tconv.torch.gemm`) unless the caller passes
+the whole column buffer. Every result is :func:`fresh`: a new tensor, not a view, laid out as torch.nn
 lays out its convolutions' outputs (:func:`memory_format`), so in-place operations on it are safe.
 """
 
@@ -24,9 +25,11 @@ import torch
 from array_api_compat import array_namespace
 
 from tconv import methods as core_methods
-from tconv.arrays import check_memory, compute_dtype, window
+from tconv.arrays import check_memory, compute_dtype
 from tconv.geometry import Geometry
 from tconv.methods.correlate import correlate
+from tconv.torch import gemm as tiled
+from tconv.torch.gemm import columns
 
 __all__ = [
     "transpose",
@@ -76,32 +79,6 @@ def fresh(y: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
     return y.detach() if y._is_view() else y
 
 
-def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
-    """im2col: ``cols[G, cl·Πk + t, n·Πi + i] = full[n, G·C_l/G + cl, i·s + t·d]``, ``full[f] = large[f − b]``.
-
-    The core's ``gemm`` writes a column buffer and adds it into the output (col2im); this reads the
-    large side back into that buffer — col2im's adjoint. ``Tensor.unfold(axis, k_eff, s)`` is the
-    view of every window ``[i·s, i·s + k_eff)``, and ``[..., ::d]`` keeps its ``k`` taps; one copy
-    then lays the buffer out with the batch folded into the columns, ready for one matrix product
-    per group. Positions outside ``large`` read zeros (``window``), which is every padding form.
-
-    >>> from tconv.arguments import transpose_geometry
-    >>> g = transpose_geometry((1, 1, 2), (1, 1, 3), stride=2)      # o = i·2 + t
-    >>> columns(torch.arange(5.0).reshape(1, 1, 5), g)               # rows t = 0, 1, 2; columns i
-    tensor([[[0., 2.],
-             [1., 3.],
-             [2., 4.]]])
-    """
-    n, nd, groups = large.shape[0], g.ndim, g.groups
-    full = window(large, tuple(-b for b in g.begin), g.full)
-    full = full.reshape(n, groups, g.large_channels // groups, *g.full)
-    for axis, (ke, s) in enumerate(zip(g.effective_kernel, g.stride)):
-        full = full.unfold(3 + axis, ke, s)  # (..., i, ..., k_eff): F = (i−1)·s + k_eff gives i windows
-    taps = full[(..., *(slice(None, None, d) for d in g.dilation))]  # (n, G, C_l/G, *i, *k)
-    taps = taps.permute(1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))  # (G, C_l/G, *k, n, *i)
-    return taps.reshape(groups, g.large_channels // groups * g.taps, n * math.prod(g.small))
-
-
 # ---- the forward computations, in the compute dtype (float16/bfloat16 accumulate in float32) -----
 
 
@@ -135,7 +112,8 @@ def transpose(x, weight, bias, g: Geometry, method: str):
         math.prod((x.shape[0], g.large_channels, *g.large)) + core_methods.workspace(method, g),
         compute.itemsize,
     )
-    y = core_methods.run(method, x.to(compute), weight.to(compute), g)
+    x, weight = x.to(compute), weight.to(compute)
+    y = tiled.transpose(x, weight, g) if method == "gemm" else core_methods.run(method, x, weight, g)
     return fresh(_with_bias(y, bias).to(result), fmt)
 
 
@@ -159,11 +137,10 @@ def conv(y, weight, bias, g: Geometry, method: str, cols=None):
             start=tuple(-b for b in g.begin),
             size=g.small,
         )
+    elif cols is None:  # "gemm", a block of images at a time
+        x = tiled.conv(y, weight, g)
     else:  # "gemm": x[G, cs, (n, i)] = Σ_{(cl, t)} w[G, cs, (cl, t)] · cols[G, (cl, t), (n, i)]
-        check_memory("the column buffer of conv", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize)
-        x = weight.reshape(groups, g.small_channels // groups, -1) @ (
-            columns(y, g) if cols is None else cols.to(compute)
-        )
+        x = weight.reshape(groups, g.small_channels // groups, -1) @ cols.to(compute)
         x = x.reshape(g.small_channels, n, *g.small).transpose(0, 1)
     return fresh(_with_bias(x, bias).to(result), fmt)
 
@@ -196,10 +173,9 @@ def weight_correlation(x, y, g: Geometry, method: str, cols=None):
             size=g.kernel,
         )
         return fresh(w.transpose(0, 1).reshape(g.weight_shape).to(result), torch.contiguous_format)
+    if cols is None:  # "gemm", a block of images at a time
+        return fresh(tiled.weight_correlation(x, y, g).to(result), torch.contiguous_format)
     # "gemm": w[G, cs, (cl, t)] = Σ_{(n, i)} x[G, cs, (n, i)] · cols[G, (cl, t), (n, i)], one product.
-    check_memory(
-        "the column buffer of the weight gradient", n * g.large_channels * g.taps * math.prod(g.small), compute.itemsize
-    )
     xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
-    w = xs @ (columns(y, g) if cols is None else cols.to(compute)).mT
+    w = xs @ cols.to(compute).mT
     return fresh(w.reshape(g.weight_shape).to(result), torch.contiguous_format)
