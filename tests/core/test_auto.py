@@ -57,8 +57,12 @@ def test_cost_model_predicts_every_possible_arrangement():
     assert set(cost.predict(g)) == set(cost.ARRANGEMENTS)  # k == s: the reshape too
     g = transpose_geometry((2, 16, 8, 8), (16, 8, 4, 4), stride=2, padding=1)
     predicted = cost.predict(g)
-    assert set(predicted) == {"channels_first", "channels_last", "phases"} and all(t > 0 for t in predicted.values())
+    assert set(predicted) == {"channels_first", "channels_last", "separable", "phases"}
+    assert all(t > 0 for t in predicted.values())
     assert gemm_numpy.plan(g) == min(predicted, key=predicted.__getitem__)
+    # a column buffer over one tile: no separable (its products grow with O_a, not with k_a)
+    g = transpose_geometry((16, 64, 32, 32), (64, 64, 4, 4), stride=2, padding=1)
+    assert set(cost.predict(g)) == {"channels_first", "channels_last", "phases"}
 
 
 def test_plan_shows_the_arrangement_and_the_verdict():

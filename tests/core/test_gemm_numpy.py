@@ -15,7 +15,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import cost, gemm_numpy
+from tconv.methods import cost, gemm_numpy, gemm_separable
 from tconv.methods.gemm import gemm, readable
 from tests.geometries import random_cases, torch_conv_transpose
 
@@ -151,7 +151,7 @@ def test_tiny_col2im_product_keeps_non_finite_values_where_they_land(bad):
     x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     w = np.array([[[[1.0, 0.0], [0.0, bad]]]])
     g = transpose_geometry(x.shape, w.shape)
-    assert gemm_numpy._col2im_matrix(g, x.dtype.str) is not None
+    assert gemm_separable.col2im_matrix(g, x.dtype.str) is not None
     np.testing.assert_array_equal(gemm_numpy.conv_transpose(x, w, g), readable(x, w, g))
     finite = np.array([[[[1.0, 0.0], [0.0, 5.0]]]])
     np.testing.assert_array_equal(gemm_numpy.conv_transpose(x, finite, g), readable(x, finite, g))
@@ -306,3 +306,17 @@ def test_no_split_where_blas_threads_cannot_be_set(monkeypatch):
         assert gemm_tiles.split(8, 64, 1024, 1 << 40) == ()
     finally:
         gemm_tiles.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_separable_keeps_non_finite_values_where_they_land(bad, rng):
+    """``separable`` multiplies by the zeros of each axis's 0/1 matrix, so columns holding inf or nan
+    take the slice additions: the inf lands only where its tap does, as in the readable gemm."""
+    x = rng.standard_normal((2, 3, 5, 4))
+    w = rng.standard_normal((3, 4, 3, 3))
+    w[1, 2, 0, 1] = bad
+    g = transpose_geometry(x.shape, w.shape, stride=2, padding=1, output_padding=1)
+    y = gemm_numpy.conv_transpose(x, w, g, arrangement="separable")
+    expected = readable(x, w, g)
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(expected))
+    _close(np.nan_to_num(y, posinf=0), np.nan_to_num(expected, posinf=0), np.float64)

@@ -30,14 +30,19 @@ from dataclasses import dataclass
 
 __all__ = ["Features", "features", "predict", "COEFFICIENTS", "ARRANGEMENTS"]
 
-ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "phases")
+ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "separable", "phases")
 
 #: ``(1/P, h_M/P, h_K/P, h_N/P, 1/B, c)`` in seconds per flop, per byte and per call, fitted by
 #: :mod:`tconv.bench.calibrate` (one thread, CPU time, on the grid of ``tconv bench --grid``); see
 #: docs/performance.md for the run. Only their ratios matter to the choice.
-COEFFICIENTS = (7.6e-12, 1.3e-10, 0.0, 3.8e-10, 8.8e-11, 1.0e-6)
+COEFFICIENTS = (6.7e-12, 4.5e-11, 0.0, 1.4e-10, 7.2e-11, 9.8e-7)
 #: Bytes of the column buffer per tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES`.
 _BUDGET = 8 * 2**20
+#: ``channels_first`` sums a tile's columns by one product with the whole 0/1 col2im matrix when
+#: that product has at most ``TINY_MACS`` multiply-adds and the matrix at most ``TINY_MATRIX``
+#: elements (:func:`tconv.methods.gemm_numpy._col2im_matrix`).
+TINY_MACS = 1 << 21
+TINY_MATRIX = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,16 @@ def features(g, arrangement: str, item: int = 4) -> Features:
             calls += _tiles(n, (t_r * cig + cog) * q * item) * (t_r + 4)
         # the phase weights are a copy of the weight (read and written once per call)
         bytes_ = item * (2 * im + (4 if plan.zero_fill else 3) * y_el + 2 * x_el + 2 * w_el)
+    elif arrangement == "separable":  # the GEMM, then per axis a product with its 0/1 matrix
+        fold = n > 1 and p < 1024
+        prod = _product(1 if fold else n, cog * taps, cig, n * p if fold else p)
+        size, bytes_, calls = float(cols), item * 2.0 * cols, 3.0
+        for i, o, k in zip(g.small, g.large, g.kernel):
+            rows = size / (k * i)
+            prod = tuple(u + v for u, v in zip(prod, _product(1, rows, k * i, o)))  # type: ignore[assignment]
+            bytes_ += item * (2 * size + rows * o)  # the moved axes copied, the product written
+            size, calls = rows * o, calls + 2
+        bytes_ += item * 2 * y_el
     else:
         tiles = _tiles(n, cog * taps * p * item)
         fold = n > 1 and p < 1024
@@ -113,6 +128,12 @@ def features(g, arrangement: str, item: int = 4) -> Features:
             if arrangement == "reshape":
                 bytes_ = item * 3 * cols
                 calls = tiles * (taps + 2)
+            elif tiles == 1 and cols * o <= TINY_MACS and taps * p * o <= TINY_MATRIX:
+                # channels_first, tiny: col2im is one product with the 0/1 col2im matrix
+                col2im = _product(1, n * cog, taps * p, o)
+                prod = tuple(u + v for u, v in zip(prod, col2im))  # type: ignore[assignment]
+                bytes_ = item * (3 * cols + 2 * y_el)
+                calls = 5
             else:  # channels_first: GEMM writes cols; each tap adds into its phase buffer; phases copied out
                 phases = math.prod(min(s, k) for s, k in zip(g.stride, g.kernel))
                 bytes_ = item * (4 * cols + 3 * y_el)
@@ -121,12 +142,14 @@ def features(g, arrangement: str, item: int = 4) -> Features:
     return Features(f, f_m, f_k, f_n, groups * bytes_, groups * calls + 10)
 
 
-def possible(g) -> tuple[str, ...]:
-    """The arrangements that apply to ``g`` (``reshape`` only where ``k == s`` and nothing overlaps)."""
+def possible(g, item: int = 4) -> tuple[str, ...]:
+    """The arrangements that apply to ``g``: ``reshape`` only where ``k == s`` and nothing overlaps,
+    ``separable`` only where the whole column buffer is one tile (a small call)."""
     reshape = all(
         k == s and (d == 1 or k == 1) and b == 0 for k, s, d, b in zip(g.kernel, g.stride, g.dilation, g.begin)
     ) and g.large == tuple(i * s for i, s in zip(g.small, g.stride))
-    return ARRANGEMENTS if reshape else ARRANGEMENTS[1:]
+    one_tile = (g.batch or 1) * g.large_channels * g.taps * math.prod(g.small) * item <= _BUDGET
+    return tuple(a for a in ARRANGEMENTS if (a != "reshape" or reshape) and (a != "separable" or one_tile))
 
 
 @functools.lru_cache(maxsize=256)

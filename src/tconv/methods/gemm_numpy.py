@@ -7,11 +7,11 @@
     y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
 
 What makes it fast, and why (each measured on a 2-core machine against the readable version and
-torch; see docs/performance.md). Four arrangements compute it — ``reshape`` (item 5),
-``channels_first`` (items 1–3), ``channels_last`` (item 4) and ``phases`` (one product per output
-phase from an im2col of the input, no col2im: :mod:`tconv.methods.gemm_phases`) — and
-:func:`plan` picks one per geometry by the cost model of :mod:`tconv.methods.cost`, fitted to
-timings of all four on the benchmark grid:
+torch; see docs/performance.md). Five arrangements compute it — ``reshape`` (item 5),
+``channels_first`` (items 1–3), ``channels_last`` (item 4), ``separable`` (item 9) and ``phases``
+(one product per output phase from an im2col of the input, no col2im:
+:mod:`tconv.methods.gemm_phases`) — and :func:`plan` picks one per geometry by the cost model of
+:mod:`tconv.methods.cost`, fitted to timings of the arrangements on the benchmark grid:
 
 1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
    view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.
@@ -51,7 +51,10 @@ timings of all four on the benchmark grid:
    the threads; tiles and threads live in :mod:`gemm_tiles`.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
    a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
-   col2im matrix (:func:`_col2im_matrix`), when the columns are finite.
+   col2im matrix (:func:`tconv.methods.gemm_separable.col2im_matrix`), when the columns are finite.
+9. **Small calls: col2im one axis at a time** (:mod:`tconv.methods.gemm_separable`): one small
+   product with each axis's 0/1 placement matrix, ``2·ndim + 1`` NumPy calls in all instead of
+   ``Πk`` slice additions (measured: (1, 16, 8, 8) → 16, k4 s2: 50 against 70 µs).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ import math
 
 import numpy as np
 
-from tconv.methods import cost, gemm_phases
+from tconv.methods import cost, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
 from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
@@ -115,34 +118,6 @@ def _index_last(g):
     return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in tap_slices(g))
 
 
-#: col2im by one product with the 0/1 col2im matrix when that product has at most this many
-#: multiply-adds (columns × output positions) and the matrix at most :data:`_MATRIX_MAX` elements:
-#: measured, (1, 64, 4, 4) → 64, k4 s2: 61 µs against 121 µs for the 16 slice additions; at 4 M
-#: multiply-adds and more the additions won.
-_TINY = 1 << 21
-_MATRIX_MAX = 1 << 16
-
-
-@functools.lru_cache(maxsize=64)
-def _col2im_matrix(g, dtype: str):
-    """The 0/1 matrix ``M`` ``(Πk·Πi, Πo)`` with ``y = cols @ M``, for tiny geometries (else None).
-
-    ``M[(t, i), o] = 1`` where tap ``t`` sends input ``i`` to output ``o`` inside the crop. On a
-    learner-sized call one product replaces ``Πk`` slice additions (measured: 1.2 µs against
-    6.6 µs for four taps). A product also multiplies by the zeros of ``M``, so it is used only when
-    the columns are finite (``0·inf`` would be ``nan`` where the slice additions give ``inf``).
-    """
-    p, o = math.prod(g.small), math.prod(g.large)
-    if g.taps * p * o > _MATRIX_MAX:
-        return None
-    matrix = np.zeros((g.taps * p, o), dtype=np.dtype(dtype))
-    inputs, outputs = np.arange(p).reshape(g.small), np.arange(o).reshape(g.large)
-    for j, src, dst in tap_slices(g):
-        matrix[j * p + inputs[src].ravel(), outputs[dst].ravel()] = 1
-    matrix.flags.writeable = False
-    return matrix
-
-
 @functools.lru_cache(maxsize=256)
 def plan(g) -> str:
     """Which arrangement :func:`conv_transpose` uses for geometry ``g``: the cost model's cheapest.
@@ -182,6 +157,7 @@ def conv_transpose(
         "reshape": _reshape,
         "channels_last": _channels_last,
         "channels_first": _channels_first,
+        "separable": _separable,
         "phases": gemm_phases.phases,
     }[how]
     taps = g.taps
@@ -342,8 +318,8 @@ def _channels_first(x, w, out, g, item, budget):
         else:
             cols = _matmul(wt, x[n0:n1], buf).reshape(m, c1 - c0, taps, *g.small)
         block = out[n0:n1, c0:c1]
-        if cols.size * math.prod(g.large) <= _TINY:
-            matrix = _col2im_matrix(g, cols.dtype.str)
+        if cols.size * math.prod(g.large) <= cost.TINY_MACS:
+            matrix = gemm_separable.col2im_matrix(g, cols.dtype.str)
             if matrix is not None and (cols.dtype.kind != "f" or np.isfinite(cols).all()):
                 block[...] = (cols.reshape(m, c1 - c0, -1) @ matrix).reshape(block.shape)
                 continue
@@ -394,3 +370,10 @@ def _channels_last(x, w, out, g, item, budget):
             _parallel(col2im, c, cols.size)
         block = out[n0:n1, c0:c1]
         _parallel(lambda a, b: np.copyto(block[a:b], np.moveaxis(acc[a:b], -1, 1)), m, acc.size)
+
+
+def _separable(x, w, out, g, item, budget):
+    """:func:`tconv.methods.gemm_separable.separable`, whose columns holding an ``inf`` or ``nan``
+    are summed by the slice additions of :func:`_col2im` instead."""
+    every = slice(None)
+    gemm_separable.separable(x, w, out, g, lambda cols: _col2im(cols, out, _phases(g), every, every))

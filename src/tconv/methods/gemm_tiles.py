@@ -49,10 +49,15 @@ def set_num_threads(threads: int | None) -> int | None:
     return previous
 
 
+@functools.lru_cache(maxsize=1)
+def _cpus() -> int:
+    return min(os.cpu_count() or 1, 8)  # asked once: the system call costs microseconds per call
+
+
 def _workers() -> int:
     if getattr(_LOCAL, "part", False):  # inside one part of a split call: that thread only
         return 1
-    return max(1, _THREADS if _THREADS is not None else min(os.cpu_count() or 1, 8))
+    return max(1, _THREADS if _THREADS is not None else _cpus())
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -61,7 +66,7 @@ def _pool() -> ThreadPoolExecutor:
     global _POOL, _POOL_PID
     if _POOL is None or _POOL_PID != os.getpid():
         _POOL, _POOL_PID = (
-            ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8), thread_name_prefix="tconv"),
+            ThreadPoolExecutor(max_workers=_cpus(), thread_name_prefix="tconv"),
             os.getpid(),
         )
     return _POOL
@@ -155,8 +160,10 @@ def split(n: int, c: int, columns: int, macs: int, by_channels: bool = True) -> 
     (1, 32, 128, 128) → 32, k4 s2 ran 0.64× the shared speed split by channels). Nothing below
     :data:`SPLIT_MIN`, on one thread, inside a part, or where BLAS's threads cannot be set.
     """
+    if macs < SPLIT_MIN:
+        return ()
     workers = _workers()
-    if workers < 2 or macs < SPLIT_MIN or not _blas_controllers():
+    if workers < 2 or not _blas_controllers():
         return ()
     if n >= workers and n // workers * columns >= SPLIT_COLUMNS:
         return tuple((a, b, 0, c) for a, b in split_range(n, workers))
