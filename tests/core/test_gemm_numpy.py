@@ -320,3 +320,16 @@ def test_separable_keeps_non_finite_values_where_they_land(bad, rng):
     expected = readable(x, w, g)
     np.testing.assert_array_equal(np.isfinite(y), np.isfinite(expected))
     _close(np.nan_to_num(y, posinf=0), np.nan_to_num(expected, posinf=0), np.float64)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_phases_with_a_non_finite_weight_equals_readable_gemm(bad, rng):
+    """The phases arrangement multiplies the input's zero border by every weight (0·inf = nan where
+    no tap lands); with a non-finite weight the call takes the slice additions instead."""
+    x = rng.standard_normal((2, 3, 5, 4))
+    w = rng.standard_normal((3, 4, 3, 3))
+    w[2, 1, 1, 2] = bad
+    g = transpose_geometry(x.shape, w.shape, stride=2, padding=1, output_padding=1)
+    y = gemm_numpy.conv_transpose(x, w, g, arrangement="phases")
+    np.testing.assert_array_equal(y, gemm_numpy.conv_transpose(x, w, g, arrangement="channels_first"))
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(readable(x, w, g)))

@@ -5,13 +5,14 @@ few kinds of work in different amounts, and the model adds them up::
 
     seconds ≈ Σ_products flops · (1 + h_M/M + h_K/K + h_N/N) / P      matrix products (M×K)·(K×N)
             + bytes / B                                                 copies, col2im, im2col
-            + calls · c                                                 NumPy calls (overhead each)
+            + calls · c + products · c_p                                NumPy calls, BLAS calls (overhead each)
 
 A matrix product runs near the peak ``P`` only when all three of its sides are long; ``h_M``,
 ``h_K``, ``h_N`` are the side lengths at which it runs at half speed (BLAS packs blocks of rows and
 columns; a thin side wastes them). ``B`` is the memory bandwidth of the strided copies and
-additions; ``c`` the cost of one NumPy call. The model is linear in ``(1/P, h_M/P, h_K/P, h_N/P,
-1/B, c)``, so the constants are a non-negative least-squares fit to timed calls — see
+additions; ``c`` the cost of one NumPy call, ``c_p`` the further cost of one matrix product (BLAS's
+set-up, which dominates a small product). The model is linear in ``(1/P, h_M/P, h_K/P, h_N/P,
+1/B, c, c_p)``, so the constants are a non-negative least-squares fit to timed calls — see
 :mod:`tconv.bench.calibrate`, which measures every arrangement on the benchmark grid and prints
 them. Only the *ranking* of arrangements matters for the choice; the predicted times are shown by
 the plan (:func:`tconv.plan`) as the model's verdict.
@@ -32,10 +33,10 @@ __all__ = ["Features", "features", "predict", "COEFFICIENTS", "ARRANGEMENTS"]
 
 ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "separable", "phases")
 
-#: ``(1/P, h_M/P, h_K/P, h_N/P, 1/B, c)`` in seconds per flop, per byte and per call, fitted by
+#: ``(1/P, h_M/P, h_K/P, h_N/P, 1/B, c, c_p)`` in seconds per flop, per byte, per call and per product, fitted by
 #: :mod:`tconv.bench.calibrate` (one thread, CPU time, on the grid of ``tconv bench --grid``); see
 #: docs/performance.md for the run. Only their ratios matter to the choice.
-COEFFICIENTS = (6.7e-12, 4.5e-11, 0.0, 1.4e-10, 7.2e-11, 9.8e-7)
+COEFFICIENTS = (7.1e-12, 4.6e-11, 0.0, 1.3e-10, 7.3e-11, 8.5e-7, 2.6e-6)
 #: Bytes of the column buffer per tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES`.
 _BUDGET = 8 * 2**20
 #: ``channels_first`` sums a tile's columns by one product with the whole 0/1 col2im matrix when
@@ -55,13 +56,22 @@ class Features:
     flops_per_n: float
     bytes: float
     calls: float
+    products: float
 
     def seconds(self, coefficients: tuple[float, ...] = COEFFICIENTS) -> float:
         """The predicted time."""
         return sum(c * f for c, f in zip(coefficients, self.vector()))
 
     def vector(self) -> tuple[float, ...]:
-        return (self.flops, self.flops_per_m, self.flops_per_k, self.flops_per_n, self.bytes, self.calls)
+        return (
+            self.flops,
+            self.flops_per_m,
+            self.flops_per_k,
+            self.flops_per_n,
+            self.bytes,
+            self.calls,
+            self.products,
+        )
 
 
 def _product(count: float, m: int, k: int, n: int) -> tuple[float, float, float, float]:
@@ -96,20 +106,22 @@ def features(g, arrangement: str, item: int = 4) -> Features:
         from tconv.methods.gemm_phases import phase_plan
 
         plan = phase_plan(g)
-        prod, im, calls = (0.0, 0.0, 0.0, 0.0), 0.0, 0.0
+        prod, im, calls, products = (0.0, 0.0, 0.0, 0.0), 0.0, 0.0, 0.0
         for ph in plan.phases:
             q, t_r = math.prod(ph.size), len(ph.taps)
             fold = n > 1 and q < 256
             one = _product(1 if fold else n, cog, t_r * cig, n * q if fold else q)
             prod = tuple(a + b for a, b in zip(prod, one))  # type: ignore[assignment]
             im += t_r * cig * n * q
-            calls += _tiles(n, (t_r * cig + cog) * q * item) * (t_r + 4)
+            tiles = _tiles(n, (t_r * cig + cog) * q * item)
+            calls += tiles * (t_r + 4)
+            products += tiles if fold else n
         # the phase weights are a copy of the weight (read and written once per call)
         bytes_ = item * (2 * im + (4 if plan.zero_fill else 3) * y_el + 2 * x_el + 2 * w_el)
     elif arrangement == "separable":  # the GEMM, then per axis a product with its 0/1 matrix
         fold = n > 1 and p < 1024
         prod = _product(1 if fold else n, cog * taps, cig, n * p if fold else p)
-        size, bytes_, calls = float(cols), item * 2.0 * cols, 3.0
+        size, bytes_, calls, products = float(cols), item * 2.0 * cols, 3.0, (1 if fold else n) + g.ndim
         for i, o, k in zip(g.small, g.large, g.kernel):
             rows = size / (k * i)
             prod = tuple(u + v for u, v in zip(prod, _product(1, rows, k * i, o)))  # type: ignore[assignment]
@@ -119,6 +131,7 @@ def features(g, arrangement: str, item: int = 4) -> Features:
     else:
         tiles = _tiles(n, cog * taps * p * item)
         fold = n > 1 and p < 1024
+        products = tiles if fold or arrangement == "channels_last" else max(tiles, n)
         if arrangement == "channels_last":
             prod = _product(1, n * p, cig, cog * taps)
             bytes_ = item * (4 * cols + 6 * y_el + 2 * x_el + 2 * w_el)  # the weight blocks are copies
@@ -133,13 +146,13 @@ def features(g, arrangement: str, item: int = 4) -> Features:
                 col2im = _product(1, n * cog, taps * p, o)
                 prod = tuple(u + v for u, v in zip(prod, col2im))  # type: ignore[assignment]
                 bytes_ = item * (3 * cols + 2 * y_el)
-                calls = 5
+                calls, products = 5, products + 1
             else:  # channels_first: GEMM writes cols; each tap adds into its phase buffer; phases copied out
                 phases = math.prod(min(s, k) for s, k in zip(g.stride, g.kernel))
                 bytes_ = item * (4 * cols + 3 * y_el)
                 calls = tiles * (taps + 2 * phases + 2)
     f, f_m, f_k, f_n = (groups * v for v in prod)
-    return Features(f, f_m, f_k, f_n, groups * bytes_, groups * calls + 10)
+    return Features(f, f_m, f_k, f_n, groups * bytes_, groups * calls + 10, groups * products)
 
 
 def possible(g, item: int = 4) -> tuple[str, ...]:

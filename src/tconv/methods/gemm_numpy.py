@@ -142,6 +142,8 @@ def conv_transpose(
     ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies).
     """
     how = plan(g) if arrangement is None else arrangement
+    if how == "phases" and weight.dtype.kind in "fc" and not np.isfinite(weight).all():
+        how = "channels_first"  # phases multiplies the input's zero border by the weight: 0·inf = nan
     n, groups = x.shape[0], g.groups
     cig, cog = g.small_channels // groups, g.large_channels // groups
     p = math.prod(g.small)
