@@ -36,7 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument(
-        "--grid", action="store_true", help="the grid of 45 layers from real decoders (docs/performance.md)"
+        "--grid", action="store_true", help="the grid of 44 layers from real decoders (docs/performance.md)"
     )
     which.add_argument("--scaling", action="store_true", help="time against batch, channels, size and threads")
     p.add_argument(

@@ -36,7 +36,7 @@ ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "separable", "phas
 #: ``(1/P, h_M/P, h_K/P, h_N/P, 1/B, c, c_p)`` in seconds per flop, per byte, per call and per product, fitted by
 #: :mod:`tconv.bench.calibrate` (one thread, CPU time, on the grid of ``tconv bench --grid``); see
 #: docs/performance.md for the run. Only their ratios matter to the choice.
-COEFFICIENTS = (7.1e-12, 4.6e-11, 0.0, 1.3e-10, 7.3e-11, 8.5e-7, 2.6e-6)
+COEFFICIENTS = (7.0e-12, 5.0e-11, 0.0, 1.3e-10, 7.2e-11, 8.7e-7, 1.9e-6)
 #: Bytes of the column buffer per tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES`.
 _BUDGET = 8 * 2**20
 #: ``channels_first`` sums a tile's columns by one product with the whole 0/1 col2im matrix when
@@ -114,8 +114,9 @@ def features(g, arrangement: str, item: int = 4) -> Features:
             prod = tuple(a + b for a, b in zip(prod, one))  # type: ignore[assignment]
             im += t_r * cig * n * q
             tiles = _tiles(n, (t_r * cig + cog) * q * item)
-            calls += tiles * (t_r + 4)
+            calls += 2 + tiles * (t_r + 3)  # the phase's weights gathered, then per tile im2col, product, copy
             products += tiles if fold else n
+        calls += 3  # the weight's finiteness check, the padded input
         # the phase weights are a copy of the weight (read and written once per call)
         bytes_ = item * (2 * im + (4 if plan.zero_fill else 3) * y_el + 2 * x_el + 2 * w_el)
     elif arrangement == "separable":  # the GEMM, then per axis a product with its 0/1 matrix
