@@ -112,6 +112,7 @@ def plot(result: ScalingResult, path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     libs = ("tconv", "torch", "onnxruntime")
     fig, axes = plt.subplots(1, len(result.sweeps) + 1, figsize=(4.2 * (len(result.sweeps) + 1), 3.6))
@@ -120,6 +121,8 @@ def plot(result: ScalingResult, path: str) -> None:
             pts = [(x, r.results[lib].ms) for x, r in zip(xs, report.layers) if r.results[lib].ok]
             if pts:
                 ax.loglog(*zip(*pts), marker="o", label=lib)
+        ax.set_xticks(xs, [str(x) for x in xs])  # the swept values, not crowded minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("ms per call")
         ax.grid(True, which="both", lw=0.3)

@@ -46,8 +46,8 @@ torch; see docs/performance.md). Five arrangements compute it — ``reshape`` (i
    ``fast`` extra). Letting BLAS thread the product and then splitting col2im over threads ran
    col2im at about one thread's speed, because OpenBLAS's worker spins for a while after each
    product. Measured at two threads on the benchmark grid's 37 layers outside its ``small`` class
-   (``python -m tconv.bench.threads``): split 1.21× faster in geometric mean, at least 1.05× on
-   34. Smaller calls, and calls without threadpoolctl, still split a large col2im block's
+   (``python -m tconv.bench.threads``): split 1.20× faster in geometric mean, at least 1.05× on
+   32. Smaller calls, and calls without threadpoolctl, still split a large col2im block's
    additions over threads (NumPy releases the GIL inside ufunc loops). :func:`set_num_threads`
    caps the threads; tiles and threads live in :mod:`gemm_tiles`.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
