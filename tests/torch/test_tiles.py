@@ -66,3 +66,26 @@ def test_the_workspace_is_reused_and_bounded():
     big = gemm._workspace(gemm.BUDGET // 4 + 1, x)  # over the budget: fresh, and not kept
     assert gemm._LOCAL.buffers[(torch.float32, x.device)].data_ptr() == kept.data_ptr()
     assert big.data_ptr() != kept.data_ptr()
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["first order", "create_graph"])
+def test_backward_takes_both_gradients_from_one_im2col(create_graph, budget, monkeypatch):
+    """A first-order backward on plain tensors computes the input's and the weight's gradients in
+    one pass over the tiles (``gemm.adjoints``); with ``create_graph`` it goes through the
+    differentiable maps instead. Both equal torch.nn's gradients."""
+    from unittest import mock
+
+    import tconv.torch as tt
+
+    torch.manual_seed(0)
+    ours = tt.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1, groups=2).double()
+    theirs = torch.nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1, groups=2).double()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 6, 5, 7, dtype=torch.float64, requires_grad=True)
+    with mock.patch.object(gemm, "adjoints", wraps=gemm.adjoints) as spy:
+        grads = torch.autograd.grad(ours(x).square().sum(), (x, ours.weight, ours.bias), create_graph=create_graph)
+    expected = torch.autograd.grad(theirs(x).square().sum(), (x, theirs.weight, theirs.bias))
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    fused = [c for c in spy.call_args_list if c.args[1] is not None and c.args[2] is not None]
+    assert len(fused) == (0 if create_graph else 1)

@@ -38,8 +38,7 @@ import math
 import torch
 
 from tconv.errors import TConvError
-from tconv.geometry import effective_kernel
-from tconv.torch import ops
+from tconv.torch import kernels, ops
 from tconv.torch.gemm import BUDGET
 from tconv.torch.kernels import CONV_METHODS
 
@@ -97,15 +96,24 @@ def _shared_columns(large, kernel, tail, both_needed: bool):
     else None."""
     if not both_needed or tail.conv_method != "gemm" or large.shape[0] == 0:
         return None
-    small = [  # i = (o + b + e − k_eff)/s + 1, as in the operators' conv geometry
-        (o + b + e - effective_kernel(k, d)) // s + 1
-        for o, k, s, d, b, e in zip(large.shape[2:], kernel, tail.stride, tail.dilation, tail.begin, tail.end)
-    ]
-    n, channels = large.shape[:2]
-    if n * channels * math.prod(kernel) * math.prod(small) * large.element_size() > BUDGET:
+    g = ops.convolution_geometry(large.shape, (1, 1, *kernel), *tail.geometry())
+    if large.shape[0] * g.large_channels * g.taps * math.prod(g.small) * large.element_size() > BUDGET:
         return None
     with torch.no_grad():  # a cache: never differentiated (conv and weight_correlation return no gradient for it)
         return ops.columns(large, kernel, *tail.geometry())
+
+
+def _plain(*tensors) -> bool:
+    """Whether a backward may call the kernels directly rather than through the differentiable
+    maps: no graph being built (``create_graph=False``), no trace, no ``torch.func`` transform,
+    plain tensors of one dtype."""
+    if torch.is_grad_enabled() or _traced():
+        return False
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return all(
+        type(t) in (torch.Tensor, torch.nn.Parameter) and not wrapped(t) and t.dtype == tensors[0].dtype
+        for t in tensors
+    )
 
 
 def _bias_grad(grad, needed):
@@ -128,6 +136,11 @@ def transpose_backward(ctx, grad):
     """``ConvTranspose(x, w) + b``: ``gx = Conv(gy, w)``, ``gw = WeightCorrelation(x, gy)``, ``gb = Σ gy``."""
     x, weight = ctx.saved_tensors[:2]
     need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    if need_x and need_w and ctx.tail.conv_method == "gemm" and _plain(grad, weight, x):
+        # a first-order backward on plain tensors: both gradients from one im2col per tile
+        g = ops.convolution_geometry(grad.shape, weight.shape, *ctx.tail.geometry())
+        grad_x, grad_w = kernels.conv_and_correlation(grad, weight, x, g)
+        return grad_x, grad_w, _bias_grad(grad, need_b and ctx.has_bias)
     cols = _shared_columns(grad, weight.shape[2:], ctx.tail, need_x and need_w)
     grad_x = conv(grad, weight, None, ctx.tail, cols) if need_x else None  # T_wᵀ gy
     grad_w = weight_correlation(x, grad, ctx.tail, cols) if need_w else None  # Σ x ⊗ gy

@@ -31,7 +31,7 @@ from tconv.geometry import Geometry
 from tconv.methods.gemm_numpy import tap_slices
 from tconv.methods.gemm_tiles import tiles
 
-__all__ = ["transpose", "conv", "weight_correlation", "columns", "BUDGET"]
+__all__ = ["transpose", "conv", "weight_correlation", "adjoints", "columns", "BUDGET"]
 
 #: Bytes of column buffer per tile, and of the workspace kept per thread, dtype and device.
 BUDGET = 16 * 2**20
@@ -125,32 +125,48 @@ def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
     return _im2col(large.reshape(n, g.groups, g.large_channels // g.groups, *g.large), g)
 
 
-def conv(y: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torch.Tensor:
-    """``x = T_wᵀ y``: per tile, im2col of the tile and one product per group, summed over tiles."""
+def adjoints(
+    y: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor | None, g: Geometry
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """``(T_wᵀ y, Σ_{n, i} x ⊗ y)`` — the input's and the weight's gradient of a transposed
+    convolution whose output's gradient is ``y`` — from one im2col per tile; the first is computed
+    only with a ``weight``, the second only with an ``x``.
+
+    Per tile (images ``n0:n1``, large-side channels ``c0:c1`` of every group):
+    ``x_grad[n0:n1] += w[:, tile] · cols`` and ``w_grad[:, tile] += x[n0:n1] · colsᵀ``.
+    """
     n, groups, taps = y.shape[0], g.groups, g.taps
     cs, cl, p = g.small_channels // groups, g.large_channels // groups, math.prod(g.small)
-    w = weight.reshape(groups, cs, cl * taps)  # (G, cs, cl·Πk)
     yg = y.reshape(n, groups, cl, *g.large)
-    x = torch.zeros((groups, cs, n, p), dtype=y.dtype, device=y.device)
+    w = None if weight is None else weight.reshape(groups, cs, cl * taps)  # (G, cs, cl·Πk)
+    gx = None if weight is None else torch.zeros((groups, cs, n, p), dtype=y.dtype, device=y.device)
+    gw = None if x is None else torch.zeros((groups, cs, cl * taps), dtype=y.dtype, device=y.device)
+    folded = (-1, -1)
     for n0, n1, c0, c1 in _tiles(g, n, y.element_size()):
         m, c = n1 - n0, c1 - c0
         cols = _im2col(yg[n0:n1, :, c0:c1], g, _workspace(groups * c * taps * m * p, y))
-        x[:, :, n0:n1] += (w[:, :, c0 * taps : c1 * taps] @ cols).view(groups, cs, m, p)
-    return x.permute(2, 0, 1, 3).reshape(n, g.small_channels, *g.small)
+        if gx is not None and w is not None:
+            gx[:, :, n0:n1] += (w[:, :, c0 * taps : c1 * taps] @ cols).view(groups, cs, m, p)
+        if gw is not None and x is not None:
+            if folded != (n0, n1):  # the images' small side, batch folded: (G, cs, m·Πi)
+                xs = x[n0:n1].reshape(m, groups, cs, p).permute(1, 2, 0, 3).reshape(groups, cs, m * p)
+                folded = (n0, n1)
+            gw[:, :, c0 * taps : c1 * taps] += xs @ cols.mT
+    return (
+        None if gx is None else gx.permute(2, 0, 1, 3).reshape(n, g.small_channels, *g.small),
+        None if gw is None else gw.reshape(g.weight_shape),
+    )
+
+
+def conv(y: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torch.Tensor:
+    """``x = T_wᵀ y``: per tile, im2col of the tile and one product per group, summed over tiles."""
+    grad_x, _ = adjoints(y, weight, None, g)
+    assert grad_x is not None
+    return grad_x
 
 
 def weight_correlation(x: torch.Tensor, y: torch.Tensor, g: Geometry) -> torch.Tensor:
     """``w = Σ_{n, i} x ⊗ y`` read through the map: per tile one product per group, summed over images."""
-    n, groups, taps = x.shape[0], g.groups, g.taps
-    cs, cl, p = g.small_channels // groups, g.large_channels // groups, math.prod(g.small)
-    yg = y.reshape(n, groups, cl, *g.large)
-    w = torch.zeros((groups, cs, cl * taps), dtype=x.dtype, device=x.device)
-    folded = (-1, -1)
-    for n0, n1, c0, c1 in _tiles(g, n, x.element_size()):
-        m, c = n1 - n0, c1 - c0
-        if folded != (n0, n1):
-            xs = x[n0:n1].reshape(m, groups, cs, p).permute(1, 2, 0, 3).reshape(groups, cs, m * p)
-            folded = (n0, n1)
-        cols = _im2col(yg[n0:n1, :, c0:c1], g, _workspace(groups * c * taps * m * p, x))
-        w[:, :, c0 * taps : c1 * taps] += xs @ cols.mT
-    return w.reshape(g.weight_shape)
+    _, grad_w = adjoints(y, None, x, g)
+    assert grad_w is not None
+    return grad_w

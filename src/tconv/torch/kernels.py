@@ -179,3 +179,17 @@ def weight_correlation(x, y, g: Geometry, method: str, cols=None):
     xs = x.reshape(n, groups, cs, math.prod(g.small)).permute(1, 2, 0, 3).reshape(groups, cs, -1)
     w = xs @ cols.to(compute).mT
     return fresh(w.reshape(g.weight_shape).to(result), torch.contiguous_format)
+
+
+def conv_and_correlation(y, weight, x, g: Geometry):
+    """``(conv(y, weight), weight_correlation(x, y))`` by ``gemm`` from one im2col per tile
+    (:func:`tconv.torch.gemm.adjoints`): the two gradients of a transposed convolution, whose
+    backward needs both from the same ``y``. Operands of one dtype."""
+    compute, result = _dtypes(y, weight)
+    if y.shape[0] == 0:
+        return conv(y, weight, None, g, "gemm"), weight_correlation(x, y, g, "gemm")
+    grad_x, grad_w = tiled.adjoints(y.to(compute), weight.to(compute), x.to(compute), g)
+    return (
+        fresh(grad_x.to(result), memory_format(y, weight)),
+        fresh(grad_w.to(result), torch.contiguous_format),
+    )

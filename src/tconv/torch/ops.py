@@ -76,7 +76,7 @@ def _transposed(x_shape, w_shape, stride, dilation, begin, end, groups) -> Geome
     return Geometry(True, n, cs, w_shape[1] * groups, groups, *args)
 
 
-def _convolution(y_shape, w_shape, stride, dilation, begin, end, groups) -> Geometry:
+def convolution_geometry(y_shape, w_shape, stride, dilation, begin, end, groups) -> Geometry:
     """The geometry of ``conv``: ``i = (o + b + e − k_eff)/s + 1`` (exact: ``e`` is the geometry's own)."""
     n, cl, *large = y_shape
     kernel = tuple(w_shape[2:])
@@ -152,13 +152,13 @@ def conv(
     conv_method: str,
 ) -> Tensor:
     """``x = T_wᵀ y + b`` by ``conv_method``; ``cols``, if given, is ``columns(y)``."""
-    g = _convolution(y.shape, weight.shape, stride, dilation, begin, end, groups)
+    g = convolution_geometry(y.shape, weight.shape, stride, dilation, begin, end, groups)
     return _own(kernels.conv(y, weight, bias, g, conv_method, cols), y, weight, bias)
 
 
 @conv.register_fake
 def _(y, weight, bias, cols, stride, dilation, begin, end, groups, method, conv_method):
-    g = _convolution(y.shape, weight.shape, stride, dilation, begin, end, groups)
+    g = convolution_geometry(y.shape, weight.shape, stride, dilation, begin, end, groups)
     dtype = kernels.result_dtype(y, weight)
     return _empty((y.shape[0], g.small_channels, *g.small), y, dtype, kernels.memory_format(y, weight))
 
@@ -199,14 +199,14 @@ def columns(
 ) -> Tensor:
     """im2col of the large side, ``(G, C_l/G·Πk, N·Πi)``, in the compute dtype (not differentiated:
     a cache that ``conv`` and ``weight_correlation`` may share)."""
-    g = _convolution(large.shape, (1, 1, *kernel), stride, dilation, begin, end, groups)
+    g = convolution_geometry(large.shape, (1, 1, *kernel), stride, dilation, begin, end, groups)
     compute = kernels.accumulation_dtype(large)
     return _own(kernels.columns(large.to(compute), g).contiguous(), large)
 
 
 @columns.register_fake
 def _(large, kernel, stride, dilation, begin, end, groups):
-    g = _convolution(large.shape, (1, 1, *kernel), stride, dilation, begin, end, groups)
+    g = convolution_geometry(large.shape, (1, 1, *kernel), stride, dilation, begin, end, groups)
     rows, cols = g.large_channels // groups * g.taps, large.shape[0] * math.prod(g.small)
     return _empty((groups, rows, cols), large, kernels.accumulation_dtype(large), torch.contiguous_format)
 
