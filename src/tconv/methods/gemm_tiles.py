@@ -14,8 +14,8 @@ allows, work in one of two ways:
 Why split: after a product OpenBLAS's worker thread spins for a while (about 0.1 s by default) before
 it sleeps, so on two cores a col2im that follows a threaded product shares a core with a spinning
 thread and runs at about the speed of one thread. Split, every thread does useful work all the time:
-measured on the benchmark grid at two threads, 1.2–1.8× faster on the layers where col2im is a
-large share (docs/performance.md).
+measured at two threads on the benchmark grid's 37 layers outside its small class, 1.20× faster in
+geometric mean (1.00–1.79×; ``python -m tconv.bench.threads``, docs/performance.md).
 """
 
 from __future__ import annotations
