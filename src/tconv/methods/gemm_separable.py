@@ -7,13 +7,13 @@ axis, ``M_a[(t_a, i_a), o_a] = 1`` for every such pair, the whole col2im is
     y[n, c, o₁, o₂, …] = Σ_{t, i} cols[n, c, t₁, t₂, …, i₁, i₂, …] · M₁[(t₁, i₁), o₁] · M₂[(t₂, i₂), o₂] · …
 
 — contracted one axis at a time, each step one matrix product ``(rows × k_a·I_a) @ (k_a·I_a × O_a)``.
-That is ``2·ndim + 1`` NumPy calls in all (the GEMM, and per axis a copy that moves the axis pair last
-and a product), where the slice additions take ``Πk`` calls and more: on a small call the calls are
-the cost (measured: (1, 16, 8, 8) → 16, k4 s2: 50 against 70 µs for ``channels_first``). The
-products also multiply by the zeros of ``M_a`` — ``O_a/k_a`` times the additions' arithmetic — so
-the cost model (:mod:`tconv.methods.cost`) offers it only where the whole column buffer is one tile,
-and picks it where it predicts it cheapest. Columns holding an ``inf`` or ``nan`` are summed by the
-slice additions instead (``0·inf`` would be ``nan``).
+That is ``2·ndim + 3`` NumPy calls in all (the GEMM, a finiteness check, per axis a copy that moves
+the axis pair last and a product, the copy out), where the slice additions take ``Πk`` calls and
+more: on a small call the calls are the cost (measured: (1, 16, 8, 8) → 16, k4 s2: 50 against
+70 µs for ``channels_first``). The products also multiply by the zeros of ``M_a`` — ``O_a/k_a``
+times the additions' arithmetic — so the cost model (:mod:`tconv.methods.cost`) offers it only where
+the whole column buffer is one tile, and picks it where it predicts it cheapest. Columns holding an
+``inf`` or ``nan`` are summed by the slice additions instead (``0·inf`` would be ``nan``).
 """
 
 from __future__ import annotations
