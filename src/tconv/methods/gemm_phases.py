@@ -162,27 +162,25 @@ def phases(x, w, out, g, item: int, budget: int) -> None:
             qb = (rows, *q[1:])
             cols = m * rows * row
             dst = out[n0:n1][(slice(None), slice(None), *ph.where)][:, :, r0:r1]
+            # each tap's window of the padded input: these images, rows r0:r1 of the phase, shifted
+            sources = [
+                (
+                    slice(n0, n1),
+                    slice(None),
+                    slice(st[0] + r0, st[0] + r1),
+                    *(slice(a, a + b) for a, b in zip(st[1:], q[1:])),
+                )
+                for st in ph.starts
+            ]
             if fold:
                 im = np.empty((t_r, cig, m, *qb), dtype=x.dtype)
-                for j, st in enumerate(ph.starts):
-                    src = (
-                        slice(n0, n1),
-                        slice(None),
-                        slice(st[0] + r0, st[0] + r1),
-                        *(slice(a, a + b) for a, b in zip(st[1:], q[1:])),
-                    )
+                for j, src in enumerate(sources):
                     np.copyto(im[j], xp[src].transpose(1, 0, *range(2, 2 + nd)))
                 y = wr @ im.reshape(k_dim, cols)  # (C_out, m·ΠQ)
                 np.copyto(dst, y.reshape(cog, m, *qb).transpose(1, 0, *range(2, 2 + nd)))
             else:
                 im = np.empty((m, t_r, cig, *qb), dtype=x.dtype)
-                for j, st in enumerate(ph.starts):
-                    src = (
-                        slice(n0, n1),
-                        slice(None),
-                        slice(st[0] + r0, st[0] + r1),
-                        *(slice(a, a + b) for a, b in zip(st[1:], q[1:])),
-                    )
+                for j, src in enumerate(sources):
                     im[:, j] = xp[src]
                 y = np.matmul(wr, im.reshape(m, k_dim, rows * row))  # (m, C_out, ΠQ)
                 dst[...] = y.reshape(m, cog, *qb)
