@@ -19,6 +19,7 @@ from tconv.errors import TConvError, TConvTypeError
 from tconv.geometry import Geometry
 from tconv.methods.matrix import conv_matrix
 from tconv.plan import Plan, plan
+from tconv.resources import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,8 @@ __all__ = [
     "conv_matrix",
     "plan",
     "Plan",
+    "set_num_threads",
+    "get_num_threads",
     "explain",
     "Explanation",
     "TConvError",

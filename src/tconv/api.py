@@ -8,6 +8,7 @@ hand the batched arrays to one method. Bias and un-batching are applied here, on
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from tconv import backends, methods, padding_modes
 from tconv.arguments import Padding, conv_geometry, transpose_geometry
 from tconv.arrays import (
     as_array,
+    check_integer_range,
     check_memory,
     compute_dtype,
     device_of,
@@ -22,7 +24,6 @@ from tconv.arrays import (
     namespace,
     prod,
 )
-from tconv.errors import TConvError
 from tconv.geometry import Geometry
 from tconv.methods import CONV_METHODS, METHODS
 from tconv.methods.correlate import correlate
@@ -54,18 +55,26 @@ _cached_transpose_geometry = functools.lru_cache(maxsize=1024)(transpose_geometr
 _cached_conv_geometry = functools.lru_cache(maxsize=1024)(conv_geometry)
 
 
+def _plain(value) -> bool:
+    """Whether ``value`` is built only of Python ints, strings and None (in tuples): the arguments
+    whose equality is their identity as arguments. ``2 == 2.0 == True`` with equal hashes, so a cache
+    keyed on anything else would accept ``stride=2.0`` after a call with ``stride=2`` had passed."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return type(value) in (int, str, type(None))
+
+
 def _geometry(cached, build, *args, **kwargs) -> Geometry:
-    """``build(*args, **kwargs)``, from a cache when every argument is hashable.
+    """``build(*args, **kwargs)``, from a cache when every argument is plain (:func:`_plain`).
 
     Checking the arguments is most of a small call's time (the learner's example: about 20 of 60 µs),
     and layers call with the same shapes again and again. Geometries are immutable, so sharing is safe.
+    Any other argument (a float, a bool, a NumPy integer, a list) is checked afresh every time, so
+    whether a call is accepted never depends on the calls before it.
     """
-    try:
+    if _plain(args) and _plain(tuple(kwargs.values())):
         return cached(*args, **kwargs)
-    except TConvError:
-        raise
-    except TypeError:  # an unhashable argument, such as padding given as a list: check it uncached
-        return build(*args, **kwargs)
+    return build(*args, **kwargs)
 
 
 def _prepare(x, weight, bias):
@@ -170,18 +179,21 @@ def conv_transpose(
         bias_shape=None if bias is None else bias.shape,
     )
     compute, result = compute_dtype(xp, x, weight, bias)
-    # With a padding mode, compute the uncropped output (b = 0, all F cells), then fold the padded
-    # cells back onto the signal: the adjoint of padding by that mode (see tconv.padding_modes).
-    computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
-    plan = plan_geometry(computed, method, compute, numpy=type(x).__module__ == "numpy")
+    # With a padding mode, the plan computes the uncropped output (b = 0, all F cells), then fold
+    # the padded cells back onto the signal: the adjoint of padding by that mode (tconv.padding_modes).
+    plan = plan_geometry(g, method, compute, numpy=type(x).__module__ == "numpy", padding_mode=padding_mode)
     plan.check()
+    computed, folded = plan.computed, padding_mode != "zeros"
+    if xp.isdtype(compute, "integral"):
+        folds = math.prod(1 + b + e for b, e in padding_modes.mode_pairs(g)) if folded else 1
+        check_integer_range(xp, "conv_transpose", computed.max_terms, x, weight, bias, folds)
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
     xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
     if xb.shape[0] == 0:
         y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=device_of(x))
     else:
         y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed)
-    if computed is not g:
+    if folded:
         y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)
 
@@ -255,6 +267,8 @@ def conv(
         bias_shape=None if bias is None else bias.shape,
     )
     compute, result = compute_dtype(xp, x, weight, bias)
+    if xp.isdtype(compute, "integral"):
+        check_integer_range(xp, "conv", g.max_terms, x, weight, bias)
     check_memory(
         f"conv to shape {g.output_shape}",
         2 * prod(g.output_shape) + prod(g.input_shape),

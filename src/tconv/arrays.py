@@ -13,20 +13,21 @@ update where arrays are immutable (JAX), by ``array_api_extra.at`` — ``a.at[in
 which ``jax.grad`` differentiates.
 
 This module also holds the few helpers every method shares: turning array-likes into arrays, the
-dtype policy, the zero-filled ``window`` that implements every crop and pad, and the memory guard.
+dtype policy and the integer range check, and the zero-filled ``window`` that implements every crop and
+pad. The memory guard is :mod:`tconv.resources`'s (re-exported here).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 
 import numpy as np
 from array_api_compat import array_namespace, is_array_api_obj, is_jax_array
 from array_api_compat import device as device_of
 
 from tconv.errors import TConvError, TConvTypeError
+from tconv.resources import check_memory, memory_limit
 
 __all__ = [
     "as_array",
@@ -37,6 +38,7 @@ __all__ = [
     "add_at",
     "device_of",
     "compute_dtype",
+    "check_integer_range",
     "window",
     "check_memory",
     "memory_limit",
@@ -176,6 +178,46 @@ def _dtype_policy(xp, dtypes):
     return compute, result
 
 
+INT64_MAX = 2**63 - 1
+
+
+def _largest_magnitude(xp, a) -> int | None:
+    """``max |a|`` as a Python int (exact at any size), or None for an empty or traced array."""
+    if a is None or prod(a.shape) == 0:
+        return 0
+    try:
+        return max(int(xp.max(a)), -int(xp.min(a)))  # no abs(): |int64's minimum| is not an int64
+    except TypeError:  # a JAX tracer inside jit: its values are not known until it runs
+        return None
+
+
+def check_integer_range(xp, what: str, terms: int, x, weight, bias=None, folds: int = 1) -> None:
+    """Refuse an integer call whose result could leave int64, before computing it.
+
+    Every output element is a sum of at most ``terms`` products ``x·w`` (:attr:`Geometry.max_terms`),
+    ``folds`` times over for a padding mode's folded cells, plus the bias: so
+    ``|y| ≤ folds·terms·max|x|·max|w| + max|b|``. Where that bound fits in int64 the result is exact;
+    where it does not, the call is refused rather than wrapped around. Cheap: one pass for each
+    array's extremes, in Python integers. (Inside ``jax.jit`` the values are unknown: not checked.)
+
+    Raises
+    ------
+    TConvError
+        The bound exceeds ``2**63 − 1``; the message gives the bound and its factors.
+    """
+    mx, mw, mb = (_largest_magnitude(xp, a) for a in (x, weight, bias))
+    if mx is None or mw is None or mb is None:
+        return
+    bound = folds * terms * mx * mw + mb
+    if bound > INT64_MAX:
+        n = folds * terms
+        raise TConvError(
+            f"{what}: an integer result could reach {bound:,} = {n} term{'s' if n != 1 else ''} · max|x|={mx:,} · max|weight|={mw:,}"
+            f"{f' + max|bias|={mb:,}' if mb else ''}, beyond int64's {INT64_MAX:,}; tconv returns exact integers or "
+            "none: use smaller values or a float dtype"
+        )
+
+
 def window(a, begin, size):
     """``a[..., b:b+n]`` on each trailing spatial axis, with zeros wherever that runs past ``a``.
 
@@ -211,31 +253,6 @@ def weight_as_conv(weight, groups: int, flip: bool):
     if flip:
         w = xp.flip(w, axis=tuple(range(2, 2 + len(k))))
     return w
-
-
-def memory_limit() -> int:
-    """Bytes tconv will allocate for one call: physical memory, or ``TCONV_MAX_BYTES`` if set."""
-    env = os.environ.get("TCONV_MAX_BYTES")
-    return int(env) if env else _physical_memory()
-
-
-@functools.lru_cache(maxsize=1)
-def _physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 16 * 2**30
-
-
-def check_memory(what: str, elements: int, itemsize: int) -> None:
-    """Refuse, before allocating, a call whose arrays would not fit in memory."""
-    need = elements * itemsize
-    limit = memory_limit()
-    if need > limit:
-        raise TConvError(
-            f"{what} would need {need:,} bytes ({need / 2**30:.3g} GiB), more than the {limit:,} bytes available "
-            f"(set TCONV_MAX_BYTES to change the limit)"
-        )
 
 
 def itemsize(xp, dtype) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["Geometry", "effective_kernel", "full_size", "conv_size"]
+__all__ = ["Geometry", "effective_kernel", "full_size", "conv_size", "taps_per_phase"]
 
 
 # ---- the size formulas, per axis ---------------------------------------------------------------
@@ -64,6 +64,22 @@ def conv_size(n: int, s: int, k_eff: int, padded: int) -> int:
     5
     """
     return (n + padded - k_eff) // s + 1
+
+
+def taps_per_phase(k: int, s: int, d: int) -> tuple[int, ...]:
+    """For each output phase ``φ = 0 … s−1``, the taps ``t`` with ``(t·d) mod s = φ``.
+
+    Output position ``o`` (of the full output) receives tap ``t`` from input ``i = (o − t·d)/s``,
+    which exists only when ``o ≡ t·d (mod s)``: inside the output, the ``φ``-th phase receives
+    exactly this many taps. Unequal counts are the uneven overlap behind checkerboard artifacts.
+
+    >>> taps_per_phase(3, 2, 1), taps_per_phase(4, 2, 1), taps_per_phase(3, 2, 2)
+    ((2, 1), (2, 2), (3, 0))
+    """
+    counts = [0] * s
+    for t in range(k):
+        counts[t * d % s] += 1
+    return tuple(counts)
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,25 @@ class Geometry:
     def taps(self) -> int:
         """Number of kernel taps, ``Π k``."""
         return math.prod(self.kernel)
+
+    @property
+    def taps_per_phase(self) -> tuple[tuple[int, ...], ...]:
+        """Per axis, :func:`taps_per_phase`: the taps each output phase receives."""
+        return tuple(taps_per_phase(k, s, d) for k, s, d in zip(self.kernel, self.stride, self.dilation))
+
+    @property
+    def max_terms(self) -> int:
+        """The most products summed into one output element: ``C_in/G · Π k`` for a convolution,
+        ``C_in/G · Π max_φ taps_per_phase`` for a transposed one (its busiest phase). With the
+        largest magnitudes of input and weight it bounds the result, which an integer call checks.
+
+        >>> from tconv.arguments import transpose_geometry
+        >>> transpose_geometry((1, 6, 5, 5), (6, 2, 3, 4), stride=2, groups=2).max_terms   # 3 · 2 · 2
+        12
+        """
+        if not self.transposed:
+            return self.large_channels // self.groups * self.taps
+        return self.small_channels // self.groups * math.prod(max(c) for c in self.taps_per_phase)
 
     # ---- shapes in the direction of the map ----------------------------------------------------
     def _shape(self, channels: int, spatial: tuple[int, ...]) -> tuple[int, ...]:

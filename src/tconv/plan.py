@@ -17,7 +17,7 @@ arrangement:   ... (NumPy fast path; cost model, 1 thread: ...)
 multiply-adds: 16,777,216 (16.8 M)
 output:        1,048,576 bytes (float32)
 workspace:     ... bytes at most
-memory guard:  fits (limit ... bytes)
+memory guard:  fits (limit ... bytes, ...)
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from tconv import methods
+from tconv import methods, padding_modes
 from tconv.arguments import transpose_geometry
-from tconv.arrays import check_memory, memory_limit
+from tconv.arrays import check_memory
 from tconv.geometry import Geometry
 from tconv.methods import cost, gemm_numpy
+from tconv.resources import MemoryLimit, memory_limit
 
 __all__ = ["Plan", "plan", "plan_geometry"]
 
@@ -46,6 +47,11 @@ class Plan:
     ----------
     geometry
         The checked :class:`~tconv.geometry.Geometry` of the call.
+    computed
+        The geometry the method computes: ``geometry`` itself, or with a padding mode other than
+        ``"zeros"`` its uncropped output, which :func:`tconv.padding_modes.fold` then folds back.
+    padding_mode
+        ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``.
     method
         The method that will run (``auto`` resolved).
     reason
@@ -65,6 +71,8 @@ class Plan:
     """
 
     geometry: Geometry
+    computed: Geometry
+    padding_mode: str
     method: str
     reason: str
     arrangement: str | None
@@ -75,10 +83,15 @@ class Plan:
     workspace_bytes: int
 
     @property
-    def limit_bytes(self) -> int:
-        """The memory guard's limit (physical memory, or ``TCONV_MAX_BYTES``), read when asked: a
-        plan is cached per geometry, the limit may change between calls."""
+    def limit(self) -> MemoryLimit:
+        """The memory guard's limit and its source (:func:`tconv.resources.memory_limit`), read when
+        asked: a plan is cached per geometry, and the memory available changes between calls."""
         return memory_limit()
+
+    @property
+    def limit_bytes(self) -> int:
+        """:attr:`limit` in bytes."""
+        return self.limit.bytes
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -93,7 +106,7 @@ class Plan:
     @property
     def fits(self) -> bool:
         """The memory guard's verdict: output and workspace fit under the limit."""
-        return self.output_bytes + self.workspace_bytes <= self.limit_bytes
+        return self.output_bytes + self.workspace_bytes <= self.limit.bytes
 
     def check(self) -> None:
         """Raise :class:`~tconv.errors.TConvError` if the call would not fit in memory.
@@ -118,12 +131,17 @@ class Plan:
         if self.arrangement:
             verdict = " < ".join(f"{a} {1e3 * t:.3g} ms" for a, t in self.predicted)
             lines.append(f"arrangement:   {self.arrangement} (NumPy fast path; cost model, 1 thread: {verdict})")
-        verdict = "fits" if self.fits else "REFUSED"
+        limit = self.limit
+        verdict = "fits" if self.output_bytes + self.workspace_bytes <= limit.bytes else "REFUSED"
+        if self.padding_mode != "zeros":
+            lines.append(
+                f"padding mode:  {self.padding_mode} (computes the uncropped {self.computed.large}, then folds)"
+            )
         lines += [
             f"multiply-adds: {self.macs:,} ({_si(self.macs)})",
             f"output:        {self.output_bytes:,} bytes ({self.dtype})",
             f"workspace:     {self.workspace_bytes:,} bytes at most",
-            f"memory guard:  {verdict} (limit {self.limit_bytes:,} bytes)",
+            f"memory guard:  {verdict} (limit {limit.bytes:,} bytes, {limit.source})",
         ]
         return "\n".join(lines)
 
@@ -135,7 +153,9 @@ def _si(n: int) -> str:
     return str(n)
 
 
-def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, numpy: bool = True) -> Plan:
+def plan_geometry(
+    g: Geometry, method: str = "auto", dtype: Any = "float32", *, numpy: bool = True, padding_mode: str = "zeros"
+) -> Plan:
     """The :class:`Plan` of an already checked geometry (what :func:`tconv.conv_transpose` calls).
 
     Parameters
@@ -148,15 +168,19 @@ def plan_geometry(g: Geometry, method: str = "auto", dtype: Any = "float32", *, 
         The compute dtype (a NumPy dtype or its name; other libraries' dtypes by ``itemsize``).
     numpy
         Whether the arrays are NumPy arrays (the ``gemm`` fast path then has an arrangement).
+    padding_mode
+        As in :func:`tconv.conv_transpose` (checked against the geometry here).
     """
     try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
-        return _cached_plan(g, method, dtype, numpy)
+        return _cached_plan(g, method, dtype, numpy, padding_mode)
     except TypeError:  # an unhashable dtype object
-        return _plan(g, method, dtype, numpy)
+        return _plan(g, method, dtype, numpy, padding_mode)
 
 
-def _plan(g: Geometry, method: str, dtype: Any, numpy: bool) -> Plan:
+def _plan(g: Geometry, method: str, dtype: Any, numpy: bool, padding_mode: str) -> Plan:
     methods.check_method(method)
+    computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
+    g_call, g = g, computed
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
     try:
         np_dtype = np.dtype(dtype)
@@ -166,14 +190,16 @@ def _plan(g: Geometry, method: str, dtype: Any, numpy: bool) -> Plan:
     arrangement = gemm_numpy.plan(g) if name == "gemm" and numpy else None
     predicted = tuple(sorted(cost.predict(g).items(), key=lambda kv: kv[1])) if arrangement else ()
     return Plan(
-        geometry=g,
+        geometry=g_call,
+        computed=g,
+        padding_mode=padding_mode,
         method=name,
         reason=reason,
         arrangement=arrangement,
         predicted=predicted,
         dtype=dtype_name,
         itemsize=itemsize,
-        output_bytes=math.prod(g.output_shape) * itemsize,
+        output_bytes=math.prod(g.output_shape) * itemsize,  # the computed output, which holds the call's
         workspace_bytes=methods.workspace(name, g) * itemsize,
     )
 
@@ -191,8 +217,10 @@ def plan(
     dilation: Any = 1,
     *,
     output_size: Any = None,
+    padding_mode: str = "zeros",
     method: str = "auto",
     dtype: Any = "float32",
+    bias_shape: tuple[int, ...] | None = None,
 ) -> Plan:
     """Plan ``conv_transpose`` for these shapes and arguments, computing nothing.
 
@@ -203,12 +231,14 @@ def plan(
     ----------
     x_shape, weight_shape
         ``(N, C_in, *i)`` or ``(C_in, *i)``, and ``(C_in, C_out/groups, *k)``.
-    stride, padding, output_padding, groups, dilation, output_size
+    stride, padding, output_padding, groups, dilation, output_size, padding_mode
         As in :func:`tconv.conv_transpose`.
     method
         One of :data:`tconv.METHODS` or ``"auto"``.
     dtype
         The compute dtype, e.g. ``"float32"``.
+    bias_shape
+        The bias's shape, ``(C_out,)``, if the call has one (it is checked like the call checks it).
 
     Returns
     -------
@@ -222,6 +252,14 @@ def plan(
         returned, not raised: see :attr:`Plan.fits` and :meth:`Plan.check`.
     """
     g = transpose_geometry(
-        x_shape, weight_shape, stride, padding, output_padding, groups, dilation, output_size=output_size
+        x_shape,
+        weight_shape,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        bias_shape=bias_shape,
     )
-    return plan_geometry(g, method, dtype)
+    return plan_geometry(g, method, dtype, padding_mode=padding_mode)

@@ -217,17 +217,19 @@ def test_column_buffer_is_tiled(shape, c_out, k, s, p, how):
 
 @pytest.fixture
 def split_everything(monkeypatch):
-    """Two threads, and every call large enough to be split (``gemm_tiles.split``)."""
-    pytest.importorskip("threadpoolctl")
+    """Two tconv threads, BLAS single-threaded by the caller (threadpoolctl), and every call large
+    enough to be split (``gemm_tiles.split``)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     from tconv.methods import gemm_tiles
 
     if not gemm_tiles._blas_controllers():
-        pytest.skip("NumPy's BLAS threads cannot be set here")
+        pytest.skip("NumPy's BLAS threads cannot be read here")
     monkeypatch.setattr(gemm_tiles, "SPLIT_MIN", 0)
     monkeypatch.setattr(gemm_tiles, "SPLIT_COLUMNS", 1)
-    previous = gemm_tiles.set_num_threads(2)
-    yield gemm_tiles
-    gemm_tiles.set_num_threads(previous)
+    previous = tconv.set_num_threads(2)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        yield gemm_tiles
+    tconv.set_num_threads(previous)
 
 
 def _blas_threads(gemm_tiles):
@@ -248,10 +250,9 @@ def _split_cases(ndim, rng):
 
 @NDIMS
 def test_split_calls_equal_readable_gemm(ndim, split_everything, rng):
-    """Split over threads — by images or by output channels, each thread with its own tiles and
-    single-threaded BLAS — every arrangement gives the readable gemm's result."""
+    """Split over threads — by images or by output channels, each thread with its own tiles — every
+    arrangement gives the readable gemm's result."""
     gemm_tiles = split_everything
-    before = _blas_threads(gemm_tiles)
     kinds = set()
     for x, w, g in _split_cases(ndim, rng):
         expected = readable(x, w, g)
@@ -262,12 +263,10 @@ def test_split_calls_equal_readable_gemm(ndim, split_everything, rng):
                 y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget, arrangement=how)
                 _close(y, expected, np.float64)
     assert {"images", "channels"} <= kinds
-    assert _blas_threads(gemm_tiles) == before
+    assert _blas_threads(gemm_tiles) == [1] * len(gemm_tiles._blas_controllers())
 
 
-def test_split_restores_blas_threads_after_an_error(split_everything, monkeypatch):
-    gemm_tiles = split_everything
-    before = _blas_threads(gemm_tiles)
+def test_a_failing_part_fails_the_call(split_everything, monkeypatch):
     x, w = np.ones((4, 8, 6, 6)), np.ones((8, 8, 4, 4))
     g = transpose_geometry(x.shape, w.shape, stride=2)
 
@@ -277,16 +276,12 @@ def test_split_restores_blas_threads_after_an_error(split_everything, monkeypatc
     monkeypatch.setattr(gemm_numpy, "_channels_first", fail)
     with pytest.raises(RuntimeError, match="a part failed"):
         gemm_numpy.conv_transpose(x, w, g, arrangement="channels_first")
-    assert _blas_threads(gemm_tiles) == before
 
 
 def test_split_calls_from_several_threads_at_once(split_everything, rng):
-    """Concurrent split calls share the pool and the single-threaded BLAS; each is right, and the
-    last to finish gives BLAS its threads back."""
+    """Concurrent split calls share the pool; each is right."""
     from concurrent.futures import ThreadPoolExecutor
 
-    gemm_tiles = split_everything
-    before = _blas_threads(gemm_tiles)
     x, w = rng.standard_normal((3, 6, 9, 7)), rng.standard_normal((6, 10, 3, 3))
     g = transpose_geometry(x.shape, w.shape, stride=2, padding=1)
     expected = readable(x, w, g)
@@ -294,18 +289,24 @@ def test_split_calls_from_several_threads_at_once(split_everything, rng):
         results = list(pool.map(lambda _: gemm_numpy.conv_transpose(x, w, g), range(24)))
     for y in results:
         _close(y, expected, np.float64)
-    assert _blas_threads(gemm_tiles) == before
 
 
-def test_no_split_where_blas_threads_cannot_be_set(monkeypatch):
+@pytest.mark.parametrize("controllers", ["none", "multi-threaded"])
+def test_no_split_unless_blas_runs_single_threaded(controllers, monkeypatch):
+    """Without threadpoolctl, or with BLAS at several threads (the process's setting, which tconv
+    never changes), a call is not split."""
     from tconv.methods import gemm_tiles
 
-    monkeypatch.setattr(gemm_tiles, "_blas_controllers", lambda: ())
-    previous = gemm_tiles.set_num_threads(2)
+    class TwoThreads:
+        def get_num_threads(self):
+            return 2
+
+    monkeypatch.setattr(gemm_tiles, "_blas_controllers", lambda: () if controllers == "none" else (TwoThreads(),))
+    previous = tconv.set_num_threads(2)
     try:
         assert gemm_tiles.split(8, 64, 1024, 1 << 40) == ()
     finally:
-        gemm_tiles.set_num_threads(previous)
+        tconv.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("bad", [np.inf, np.nan])

@@ -69,3 +69,24 @@ def test_bad_arguments_are_refused_when_planning():
         tconv.plan((1, 1, 4), (1, 1, 3), method="fast")
     with pytest.raises(tconv.TConvError, match="output_padding"):
         tconv.plan((1, 1, 4), (1, 1, 3), stride=2, output_padding=2)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect", "replicate"])
+def test_plan_takes_every_argument_of_the_call(mode):
+    """``plan`` takes what ``conv_transpose`` takes (a padding mode, a bias), with shapes for arrays:
+    its output shape is the call's, and it computes the uncropped geometry a padding mode folds."""
+    x, w, b = np.ones((2, 4, 6, 5)), np.ones((4, 3, 3, 3)), np.ones(3)
+    kwargs = dict(stride=2, padding=1, output_padding=1, padding_mode=mode)
+    p = tconv.plan(x.shape, w.shape, **kwargs, bias_shape=b.shape, dtype="float64")
+    assert p.output_shape == tconv.conv_transpose(x, w, b, **kwargs).shape
+    assert p.padding_mode == mode and (p.computed == p.geometry) == (mode == "zeros")
+    assert (f"padding mode:  {mode}" in str(p)) == (mode != "zeros")
+
+
+def test_plan_refuses_what_the_call_refuses():
+    with pytest.raises(tconv.TConvError, match="padding_mode='mirror' must be one of"):
+        tconv.plan((1, 1, 4), (1, 1, 3), padding_mode="mirror")
+    with pytest.raises(tconv.TConvError, match="padding_mode='reflect' needs padding smaller"):
+        tconv.plan((1, 1, 2), (1, 1, 3), stride=2, padding=2, padding_mode="reflect")
+    with pytest.raises(tconv.TConvError, match="bias"):
+        tconv.plan((1, 1, 4), (1, 2, 3), bias_shape=(3,))

@@ -39,17 +39,15 @@ torch; see docs/performance.md). Five arrangements compute it — ``reshape`` (i
    at most ``workspace_bytes`` (8 MiB, small enough to be read back from cache). The extra memory
    of a call is that buffer plus the copies of items 2 and 4: 3–26 MiB on the benchmark's layers,
    whose whole column buffers would take 3–128 MiB.
-7. **Every thread does all the work of its part.** A large call (at least 2²⁵ multiply-adds) is
+7. **Threads.** By default BLAS threads the products as the process has set it, and the additions
+   of a large col2im block are split over tconv's threads (NumPy releases the GIL inside ufunc
+   loops). Where the caller runs BLAS single-threaded (``threadpoolctl.threadpool_limits(1,
+   "blas")``, ``OPENBLAS_NUM_THREADS=1``), a large call (at least 2²⁵ multiply-adds) is instead
    cut into disjoint blocks of images — or of output channels, when a block of images would leave
    the product too few columns — one per thread, each running its own tiles' products and col2im
-   with BLAS single-threaded meanwhile (:func:`gemm_tiles.split`; needs ``threadpoolctl``, the
-   ``fast`` extra). Letting BLAS thread the product and then splitting col2im over threads ran
-   col2im at about one thread's speed, because OpenBLAS's worker spins for a while after each
-   product. Measured at two threads on the benchmark grid's 37 layers outside its ``small`` class
-   (``python -m tconv.bench.threads``): split 1.20× faster in geometric mean, at least 1.05× on
-   32. Smaller calls, and calls without threadpoolctl, still split a large col2im block's
-   additions over threads (NumPy releases the GIL inside ufunc loops). :func:`set_num_threads`
-   caps the threads; tiles and threads live in :mod:`gemm_tiles`.
+   (:func:`gemm_tiles.split`; reading BLAS's setting needs ``threadpoolctl``, the ``fast`` extra).
+   tconv never changes BLAS's thread count itself: it is one setting for the whole process.
+   :func:`tconv.set_num_threads` caps tconv's threads; tiles and threads live in :mod:`gemm_tiles`.
 8. **Tiny calls: col2im as a product.** Each slice addition costs about 1.5 µs of overhead, so on
    a learner-sized call the ``Πk`` additions are replaced by one product with the cached 0/1
    col2im matrix (:func:`tconv.methods.gemm_separable.col2im_matrix`), when the columns are finite.
@@ -73,9 +71,9 @@ from tconv.methods.gemm_tiles import buffer as _buffer
 from tconv.methods.gemm_tiles import matmul as _matmul
 from tconv.methods.gemm_tiles import parallel as _parallel
 from tconv.methods.gemm_tiles import run_split as _run_split
-from tconv.methods.gemm_tiles import set_num_threads
 from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
+from tconv.resources import set_num_threads
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 

@@ -1,21 +1,22 @@
 """Tiles, buffers and threads shared by the NumPy fast path's arrangements (:mod:`tconv.methods.gemm_numpy`).
 
 The column buffer of a large call never exists whole: it is computed a tile at a time (:func:`tiles`),
-into one reused buffer (:func:`buffer`, :func:`matmul`). Threads, as many as :func:`set_num_threads`
-allows, work in one of two ways:
+into one reused buffer (:func:`buffer`, :func:`matmul`). Threads, as many as
+:func:`tconv.set_num_threads` allows, work in one of two ways:
 
+* **Shared** (:func:`parallel`), the default: BLAS threads the product as it is set to, and the
+  col2im additions of a large block are split over tconv's threads afterwards.
 * **Split** (:func:`split`, :func:`run_split`): a large call is cut into disjoint parts (blocks of
   images, or of output channels), one per thread; each thread runs its part's products *and* its
-  col2im, with BLAS single-threaded meanwhile. Needs ``threadpoolctl`` (the ``fast`` extra) to set
-  BLAS's threads; without it calls are not split.
-* **Shared** (:func:`parallel`): otherwise BLAS threads the product and the col2im additions of a
-  large block are split over threads afterwards.
+  col2im. Only where BLAS already runs single-threaded — because the caller set it so, e.g. with
+  ``threadpoolctl.threadpool_limits(1, "blas")`` or ``OPENBLAS_NUM_THREADS=1`` — since BLAS's thread
+  count is one setting for the whole process, and a tconv call must not change what another thread of
+  the process sees. Reading it needs ``threadpoolctl`` (the ``fast`` extra); without it calls are not split.
 
 Why split: after a product OpenBLAS's worker thread spins for a while (about 0.1 s by default) before
 it sleeps, so on two cores a col2im that follows a threaded product shares a core with a spinning
-thread and runs at about the speed of one thread. Split, every thread does useful work all the time:
-measured at two threads on the benchmark grid's 37 layers outside its small class, 1.20× faster in
-geometric mean (1.00–1.79×; ``python -m tconv.bench.threads``, docs/performance.md).
+thread and runs at about the speed of one thread. Split, every thread does useful work all the time
+(``python -m tconv.bench.threads`` measures the two ways against each other, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -28,48 +29,34 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["set_num_threads", "blocks", "tiles", "buffer", "matmul", "parallel", "split", "run_split", "THREAD_MIN"]
+from tconv.resources import get_num_threads
+
+__all__ = ["blocks", "tiles", "buffer", "matmul", "parallel", "split", "run_split", "THREAD_MIN"]
 
 #: Below this many elements per block col2im runs in the calling thread: handing work to threads
 #: cost more than it saved (measured: (1, 16, 64, 64) → 16, k3 s2: 0.97 ms alone, 1.95 ms threaded).
 THREAD_MIN = 1 << 20
 _POOL: ThreadPoolExecutor | None = None
-_POOL_PID = 0
-
-
-_THREADS: int | None = None
-
-
-def set_num_threads(threads: int | None) -> int | None:
-    """Use at most ``threads`` threads in col2im (``None``: the CPU count, at most 8); returns the
-    previous setting. The benchmark gives tconv the threads it gives BLAS and the peers, so that
-    tconv's threads and OpenBLAS's do not outnumber the cores."""
-    global _THREADS
-    previous, _THREADS = _THREADS, threads
-    return previous
-
-
-@functools.lru_cache(maxsize=1)
-def _cpus() -> int:
-    return min(os.cpu_count() or 1, 8)  # asked once: the system call costs microseconds per call
+_POOL_KEY = (0, 0)  # (process id, workers) the pool was made for
+_POOL_LOCK = threading.Lock()
 
 
 def _workers() -> int:
     if getattr(_LOCAL, "part", False):  # inside one part of a split call: that thread only
         return 1
-    return max(1, _THREADS if _THREADS is not None else _cpus())
+    return get_num_threads()
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The col2im threads, made on first use — and again in a forked child (e.g. a data-loader
-    worker), which inherits the pool object but none of its threads."""
-    global _POOL, _POOL_PID
-    if _POOL is None or _POOL_PID != os.getpid():
-        _POOL, _POOL_PID = (
-            ThreadPoolExecutor(max_workers=_cpus(), thread_name_prefix="tconv"),
-            os.getpid(),
-        )
-    return _POOL
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """tconv's threads, made on first use — again when more are asked for than it has, and in a
+    forked child (e.g. a data-loader worker), which inherits the pool object but none of its threads."""
+    global _POOL, _POOL_KEY
+    with _POOL_LOCK:
+        pid, size = _POOL_KEY
+        if _POOL is None or pid != os.getpid() or size < workers:
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tconv")
+            _POOL_KEY = (os.getpid(), workers)
+        return _POOL
 
 
 def blocks(total: int, per_item: int, budget: int):
@@ -125,7 +112,8 @@ def parallel(fn, n: int, work: int):
     if parts <= 1:
         fn(0, n)
         return
-    for f in [_pool().submit(fn, a, b) for a, b in split_range(n, parts)]:
+    pool = _pool(parts)
+    for f in [pool.submit(fn, a, b) for a, b in split_range(n, parts)]:
         f.result()
 
 
@@ -142,12 +130,19 @@ _LOCAL = threading.local()
 
 @functools.lru_cache(maxsize=1)
 def _blas_controllers() -> tuple:
-    """threadpoolctl's controllers of the loaded BLAS libraries, or ``()`` without threadpoolctl."""
+    """threadpoolctl's controllers of the loaded BLAS libraries, or ``()`` without threadpoolctl.
+    tconv only *reads* their thread counts (:func:`_blas_single_threaded`), never sets them."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return ()
     return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+def _blas_single_threaded() -> bool:
+    """Whether every loaded BLAS runs one thread now (False when that cannot be read)."""
+    controllers = _blas_controllers()
+    return bool(controllers) and all(lib.get_num_threads() == 1 for lib in controllers)
 
 
 def split(n: int, c: int, columns: int, macs: int, by_channels: bool = True) -> tuple[tuple[int, int, int, int], ...]:
@@ -158,42 +153,19 @@ def split(n: int, c: int, columns: int, macs: int, by_channels: bool = True) -> 
     output channels (whose weight columns are views) unless ``by_channels`` is false — the ``phases``
     arrangement's im2col is of the input, which every block of channels would build again (measured:
     (1, 32, 128, 128) → 32, k4 s2 ran 0.64× the shared speed split by channels). Nothing below
-    :data:`SPLIT_MIN`, on one thread, inside a part, or where BLAS's threads cannot be set.
+    :data:`SPLIT_MIN`, on one thread, inside a part, or unless BLAS runs single-threaded already (the
+    caller's setting: tconv never changes it).
     """
     if macs < SPLIT_MIN:
         return ()
     workers = _workers()
-    if workers < 2 or not _blas_controllers():
+    if workers < 2 or not _blas_single_threaded():
         return ()
     if n >= workers and n // workers * columns >= SPLIT_COLUMNS:
         return tuple((a, b, 0, c) for a, b in split_range(n, workers))
     if by_channels and c >= 2 * workers:
         return tuple((0, n, a, b) for a, b in split_range(c, workers))
     return ()
-
-
-_BLAS_LOCK = threading.Lock()
-_BLAS_USERS = 0
-_BLAS_SAVED: tuple[int, ...] = ()
-
-
-def _blas_single(enter: bool) -> None:
-    """Reference-counted: the first split call to enter sets BLAS to one thread, the last to leave
-    restores what it found (two user threads may run split calls at once)."""
-    global _BLAS_USERS, _BLAS_SAVED
-    controllers = _blas_controllers()
-    with _BLAS_LOCK:
-        if enter:
-            if _BLAS_USERS == 0:
-                _BLAS_SAVED = tuple(lib.get_num_threads() for lib in controllers)
-                for lib in controllers:
-                    lib.set_num_threads(1)
-            _BLAS_USERS += 1
-        else:
-            _BLAS_USERS -= 1
-            if _BLAS_USERS == 0:
-                for lib, threads in zip(controllers, _BLAS_SAVED):
-                    lib.set_num_threads(threads)
 
 
 def _part(fn, part) -> None:
@@ -206,16 +178,12 @@ def _part(fn, part) -> None:
 
 def run_split(fn, parts) -> None:
     """``fn(n0, n1, c0, c1)`` for every part of :func:`split`, one thread each (the calling thread
-    takes the first), with BLAS single-threaded until all are done."""
-    _blas_single(True)
+    takes the first); returns when all are done."""
+    futures = [_pool(len(parts)).submit(_part, fn, part) for part in parts[1:]]
     try:
-        futures = [_pool().submit(_part, fn, part) for part in parts[1:]]
-        try:
-            _part(fn, parts[0])
-        finally:
-            for f in futures:
-                f.exception()  # wait for every part before BLAS gets its threads back
-        for f in futures:
-            f.result()
+        _part(fn, parts[0])
     finally:
-        _blas_single(False)
+        for f in futures:
+            f.exception()  # wait for every part, even when one failed
+    for f in futures:
+        f.result()
