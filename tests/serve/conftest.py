@@ -1,12 +1,12 @@
 """A tconv server on 127.0.0.1 and a free port, for the module's tests; shut down after them."""
 
-import json
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tconv.serve.server import serve_in_thread
+from tests.serve.raw import strict_loads
 
 
 @pytest.fixture(scope="package")
@@ -28,5 +28,6 @@ def get(url: str):
 
 
 def get_json(url: str):
+    """``(status, parsed body)``; the body must be standard JSON (no ``NaN`` or ``Infinity``)."""
     status, _, body = get(url)
-    return status, json.loads(body)
+    return status, strict_loads(body)

@@ -19,7 +19,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "GET /api/explain?input=...&kernel=...&stride=... answers the JSON of tconv explain --json.",
         epilog="Example: tconv serve, then http://127.0.0.1:8765/?input=1 2; 3 4&kernel=1 2 3; 4 5 6; 7 8 9&stride=2",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only); requests must name it, localhost, 127.0.0.1 "
+        "or [::1] in their Host header",
+    )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open the page in the default browser")
     p.set_defaults(run=run)
@@ -39,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})"
         ) from None
     host, port = server.server_address[:2]
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    url = f"http://{host}:{port}/"
     print(f"tconv serve: {url}  (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         webbrowser.open(url)
