@@ -293,5 +293,23 @@ def test_explanation_numbers_are_the_cores(capsys):
 
 def test_out_makes_its_folder(capsys, tmp_path):
     target = tmp_path / "new" / "folder" / "steps.json"
-    code, out, _ = run(["--no-torch", "--out", str(target)], capsys)
+    code, out, _ = run(["--out", str(target)], capsys)
     assert code == 0 and json.loads(target.read_text())["output"] == [[2, 2, 0], [0, 4, 2], [0, 0, 2]]
+
+
+@pytest.mark.parametrize(
+    "argv, name",
+    [
+        (["explain", "--example", "stride2"], "steps.png"),
+        (["explain", "--example", "stride2"], "steps.txt"),
+        (["artifacts", "--kernel", "3", "--stride", "2"], "artifacts.png"),
+        (["artifacts", "--kernel", "3", "--stride", "2"], "artifacts.svg"),
+    ],
+)
+def test_every_out_writes_into_a_folder_not_made_yet(argv, name, capsys, tmp_path):
+    """As the pages' ``--out out/steps.png`` on a fresh clone: the missing folder is made."""
+    if name.endswith((".png", ".svg")):
+        pytest.importorskip("matplotlib")
+    target = tmp_path / "out" / name
+    code, out, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 0 and err == "" and target.stat().st_size > 0 and out == f"tconv: wrote {target}\n"
