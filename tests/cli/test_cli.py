@@ -42,10 +42,54 @@ def test_no_arguments_explains_the_learner_example(capsys):
 
 def test_torch_line_names_the_version(capsys):
     torch = pytest.importorskip("torch")
-    code, out, _ = run(["explain", "--example", "stride2"], capsys)
+    code, out, _ = run(["explain", "--example", "stride2", "--torch"], capsys)
     assert code == 0
     assert f"PyTorch {torch.__version__}: torch.nn.functional.conv_transpose2d(x, w, stride=2," in out
     assert "gives the same" in out
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-torch"]], ids=["default", "--no-torch"])
+def test_by_default_the_torch_line_spells_the_call_without_running_it(flags, capsys):
+    code, out, _ = run(["explain", "--example", "stride2", *flags], capsys)
+    assert code == 0
+    assert "PyTorch: torch.nn.functional.conv_transpose2d(x, w, stride=2," in out
+    assert "not run (tconv explain --torch" in " ".join(out.split())
+
+
+def test_torch_and_no_torch_together_are_refused(capsys):
+    code, out, err = run(["explain", "--torch", "--no-torch"], capsys)
+    assert code == 2 and "--no-torch: not allowed with argument --torch" in err and err.count("\n") == 1
+
+
+#: Subcommands at their start: none needs torch, matplotlib or Pillow unless it draws or runs torch.
+LIGHT = {
+    "explain": ["explain", "--example", "stride2"],
+    "explain --json": ["explain", "--json"],
+    "explain --out .txt": ["explain", "--out", "{tmp}/steps.txt"],
+    "shape": ["shape", "--input", "64", "--kernel", "3", "--stride", "2", "--output-size", "128"],
+    "artifacts": ["artifacts", "--kernel", "3", "--stride", "2"],
+    "convert": ["convert", "--from", "keras", "--to", "jax", "--kernel", "3", "--stride", "2", "--padding", "same"],
+    "serve --help": ["serve", "--help"],
+    "study --help": ["study", "--help"],
+    "bench --help": ["bench", "--help"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIGHT))
+def test_subcommands_import_no_torch_or_plotting_unless_they_need_it(name, tmp_path):
+    argv = [a.format(tmp=tmp_path) for a in LIGHT[name]]
+    code = (
+        "import contextlib, io, sys\n"
+        "from tconv.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        code = main({argv!r})\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "print(code, sorted(m for m in ('matplotlib', 'PIL', 'torch') if m in sys.modules))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split(None, 1) == ["0", "[]\n"], p.stdout + p.stderr
 
 
 def test_json_has_output_shape_and_steps(capsys):
@@ -169,7 +213,10 @@ def test_help_lists_the_subcommands(capsys):
 ERRORS = [
     (["explain", "-x", "1 2; 3", "-w", "1"], "ragged matrix: row 2 has 1 value, row 1 has 2"),
     (["explain", "-x", "1 a", "-w", "1"], "--input: 'a' is not a number"),
-    (["explain", "-x", "1 2", "-w", "1 0; 0 1"], "input is 1-D but kernel is 2-D"),
+    (
+        ["explain", "-x", "1 2", "-w", "1 0; 0 1"],
+        "input has shape (2,) and kernel (2, 2); explain takes one channel: input (W) with kernel (kW), or (H, W)",
+    ),
     (["explain", "-x", "1 2"], "give both --input and --kernel"),
     (["explain", "-x", "1 2", "-w", "1", "--example", "1d"], "not both"),
     (["explain", "--example", "nope"], "invalid choice: 'nope'"),
@@ -246,5 +293,23 @@ def test_explanation_numbers_are_the_cores(capsys):
 
 def test_out_makes_its_folder(capsys, tmp_path):
     target = tmp_path / "new" / "folder" / "steps.json"
-    code, out, _ = run(["--no-torch", "--out", str(target)], capsys)
+    code, out, _ = run(["--out", str(target)], capsys)
     assert code == 0 and json.loads(target.read_text())["output"] == [[2, 2, 0], [0, 4, 2], [0, 0, 2]]
+
+
+@pytest.mark.parametrize(
+    "argv, name",
+    [
+        (["explain", "--example", "stride2"], "steps.png"),
+        (["explain", "--example", "stride2"], "steps.txt"),
+        (["artifacts", "--kernel", "3", "--stride", "2"], "artifacts.png"),
+        (["artifacts", "--kernel", "3", "--stride", "2"], "artifacts.svg"),
+    ],
+)
+def test_every_out_writes_into_a_folder_not_made_yet(argv, name, capsys, tmp_path):
+    """As the pages' ``--out out/steps.png`` on a fresh clone: the missing folder is made."""
+    if name.endswith((".png", ".svg")):
+        pytest.importorskip("matplotlib")
+    target = tmp_path / "out" / name
+    code, out, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 0 and err == "" and target.stat().st_size > 0 and out == f"tconv: wrote {target}\n"

@@ -127,7 +127,7 @@ def test_big_matrices_are_not_written_out():
 def test_json_output_matches_torch(name):
     torch = pytest.importorskip("torch")
     ex = EXAMPLES[name]
-    d = json.loads(_explain(ex).to_json())
+    d = json.loads(_explain(ex, torch_check=True).to_json())
     x = torch.tensor(ex.input, dtype=torch.float64)[None, None]
     w = torch.tensor(ex.kernel, dtype=torch.float64)[None, None]
     fn = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d}[x.dim() - 2]

@@ -124,7 +124,7 @@ def test_channels_match_torch():
     torch = pytest.importorskip("torch")
     x = np.arange(2 * 2 * 2).reshape(2, 2, 2) - 3
     w = np.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2) % 7 - 3
-    e = explain(x, w, stride=2, padding=1, output_padding=1)
+    e = explain(x, w, stride=2, padding=1, output_padding=1, torch_check=True)
     want = torch.nn.functional.conv_transpose2d(
         torch.tensor(x, dtype=torch.float64)[None],
         torch.tensor(w, dtype=torch.float64),

@@ -3,10 +3,10 @@
 Each case runs ``tconv`` in-process and compares its whole output with ``tests/golden/<name>.txt``.
 After an intended change of the text, regenerate them and review the diff:
 
-    TCONV_UPDATE_GOLDEN=1 python -m pytest tests/test_cli_golden.py
+    TCONV_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/cli/test_golden.py
 
-PyTorch's check is left out (``--no-torch``) so the files do not depend on the installed version;
-``test_cli.py`` tests that line.
+PyTorch's check is not run (the default; the cases also pass ``--no-torch``, which scripts still
+use), so the files do not depend on the installed version; ``test_cli.py`` tests ``--torch``.
 """
 
 import os
@@ -46,6 +46,7 @@ CASES = {
     "shape_reverse_none": ["shape", "--input", "4", "--kernel", "3", "--stride", "2", "--output-size", "20"],
     "artifacts_k3s2": ["artifacts", "--kernel", "3", "--stride", "2"],
     "artifacts_k4s2": ["artifacts", "--kernel", "4", "--stride", "2", "--size", "3"],
+    "artifacts_k4s3": ["artifacts", "--kernel", "4", "--stride", "3", "--size", "3"],
     "artifacts_holes_1d": ["artifacts", "--kernel", "2", "--stride", "2", "--dilation", "2", "--ndim", "1"],
 }
 

@@ -110,8 +110,8 @@ def test_every_target_reads_back_to_the_same_geometry():
             assert tuple(b + cs for b, (cs, _) in zip(back.begin, crop)) == c.begin, (c, a)
             assert tuple(e + ce for e, (_, ce) in zip(back.end, crop)) == c.end, (c, a)
             inexact[target] += not a.exact
-    # JAX's explicit padding says everything; the others need a crop for some geometries.
-    assert inexact["jax"] == 0
+    # JAX's explicit padding says everything but a crop past k_eff − 1, which is a slice (never zeros to
+    # add; test_convert_negative_padding.py); the others need a crop for some geometries.
     assert inexact["torch"] > 0 and inexact["keras"] > 0
 
 

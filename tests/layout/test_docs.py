@@ -70,7 +70,7 @@ def test_command_runs_as_written(page, command, expected, tmp_path):
     for extra in ("torch", "matplotlib"):
         if importlib.util.find_spec(extra) is None:
             pytest.skip(f"the page's set-up installs {extra}")
-    (ROOT / "out").mkdir(exist_ok=True)  # where the pages write pictures (ignored by git)
+    # The pages write under out/ (ignored by git); the command makes that folder when it is missing.
     run = subprocess.run(
         [sys.executable, "-m", "tconv", *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -80,3 +80,15 @@ def test_command_runs_as_written(page, command, expected, tmp_path):
         assert checker.check_output(expected, run.stdout, doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE), (
             f"{page}: {command}\n--- the page shows:\n{expected}\n--- it printed:\n{run.stdout}"
         )
+
+
+def test_the_architecture_page_names_every_room():
+    """Every package, module and test folder has its line in ``docs/architecture.md``."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rooms = [
+        p.name + ("/" if p.is_dir() else "")
+        for p in (ROOT / "src" / "tconv").iterdir()
+        if p.name not in ("__pycache__", "py.typed")
+    ]
+    rooms += [f"tests/{p.name}" for p in (ROOT / "tests").iterdir() if p.is_dir() and p.name != "__pycache__"]
+    assert [room for room in sorted(rooms) if f"`{room}" not in page] == []

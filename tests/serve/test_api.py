@@ -34,7 +34,7 @@ def test_api_is_the_cli_json(server, query, capsys):
 def test_api_with_torch_is_the_cli_json(server, capsys):
     pytest.importorskip("torch")
     status, got = get_json(f"{server}/api/explain?input=1+2&kernel=1+10+100&stride=2")
-    assert main(["explain", "--json", "-x", "1 2", "-w", "1 10 100", "-s", "2"]) == 0
+    assert main(["explain", "--json", "--torch", "-x", "1 2", "-w", "1 10 100", "-s", "2"]) == 0
     assert status == 200 and got == json.loads(capsys.readouterr().out)
     assert got["steps"]["result"]["torch"]["equal"]
 

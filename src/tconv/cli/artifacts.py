@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.size <= 64:
         raise UsageError(f"--size {args.size} must be between 1 and 64")
     a = analyse(values["kernel"], values["stride"], values["dilation"], args.size)
+    if args.out and ndim > 2:
+        raise UsageError(f"--out {args.out}: the artifacts picture draws 1 or 2 axes; for 3, print the text (no --out)")
     if args.out:
         from tconv.explainer.image import save_artifacts
 

@@ -20,8 +20,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "explain",
         help="show one transposed convolution step by step (the default)",
         description="Show a transposed convolution step by step: the output size, scatter, zero insertion, "
-        "the matrix C, GEMM, polyphase, the result checked against every method and PyTorch, and why it "
-        "is the adjoint of convolution, not its inverse.",
+        "the matrix C, GEMM, polyphase, the result checked against every method (and PyTorch, with --torch), "
+        "and why it is the adjoint of convolution, not its inverse.",
         epilog="Matrices: rows separated by ';', values by spaces or commas; a single row is 1-D. "
         "Channels: blocks separated by '|' (the kernel's blocks in PyTorch's weight order: for each input "
         "channel its C_out/groups kernels). Per-axis values: 2 or 2,1. Padding also: same, valid, or "
@@ -41,7 +41,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--out", "-o", metavar="FILE", help="write to FILE: .png/.svg diagram, .gif animation, .txt, .json")
-    p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
+    torch = p.add_mutually_exclusive_group()
+    torch.add_argument(
+        "--torch",
+        action="store_true",
+        help="also run PyTorch's conv_transpose on the same numbers and compare (imports torch: seconds)",
+    )
+    torch.add_argument(
+        "--no-torch", action="store_true", help="do not run PyTorch (the default; kept for existing scripts)"
+    )
     p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
@@ -55,7 +63,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Explain the arguments' transposed convolution, as text, JSON or a picture."""
     a = explain_arguments({name: getattr(args, name) for name in OPTIONS}, cli=True)
-    e = explain(**a, torch_check=not args.no_torch)
+    e = explain(**a, torch_check=args.torch)
     out = args.out
     suffix = out.rsplit(".", 1)[-1].lower() if out and "." in out else ""
     if out and suffix in ("png", "svg", "gif"):

@@ -64,7 +64,7 @@ def animation(e, path: str) -> tuple:
     if kind is None:
         raise TConvError("--out *.gif animates scatter or zero_insert: use --method all, scatter or zero_insert")
     g, d = e.g, e.step(kind)
-    x, y = e.x, (e.output[0] if e.channelled else e.output)
+    x, y = e.x, (e.layer_output[0] if e.channelled else e.output)
     big = d.full if kind == "scatter" else d.padded
     cols = sum(_as2d(a).shape[1] for a in (x, e.w, big, y))
     cell = int(max(6, min(28, 760 // max(cols, 1))))

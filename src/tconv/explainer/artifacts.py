@@ -18,6 +18,7 @@ neighbouring pixels: a checkerboard, even for a constant input. ``k`` divisible 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from tconv.api import conv_transpose
 from tconv.explainer.text import grid
 from tconv.methods.polyphase import phase_taps
 
-__all__ = ["overlap_counts", "analyse", "render"]
+__all__ = ["overlap_counts", "analyse", "render", "divisible_kernels", "remedies"]
 
 
 def overlap_counts(k: int, s: int, d: int = 1) -> list[int]:
@@ -80,12 +81,12 @@ def render(a) -> str:
     if len(a["axes"]) > 1:
         lines.append("  interior tile (product of the axes' counts), repeated:")
         reps = tuple(2 if n <= 4 else 1 for n in a["tile"].shape)
-        lines += ["    " + line for line in grid(np.tile(a["tile"], reps))]
+        lines += _planes(np.tile(a["tile"], reps))
     size = a["input_size"]
     lines.append(
         f"  conv_transpose of ones ({'x'.join([str(size)] * len(a['axes']))}) with a kernel of ones, borders included:"
     )
-    lines += ["    " + line for line in grid(a["overlap"], max_rows=20, max_cols=20)]
+    lines += _planes(a["overlap"], max_rows=20, max_cols=20)
     if a["even"]:
         lines.append("  even overlap: every interior position gets the same number of taps,")
         lines.append("  so the overlap makes no checkerboard.")
@@ -95,6 +96,62 @@ def render(a) -> str:
     else:
         lines.append(f"  uneven overlap (max/min = {a['ratio']:.3g}): a checkerboard pattern even on a constant")
         lines.append("  input (Odena, Dumoulin & Olah 2016).")
-        lines.append("  remedies: a kernel size divisible by the stride (k=4 for s=2), or resize")
-        lines.append("  then convolve (nearest x2, then a 3x3 conv, as Stable Diffusion's decoder).")
+        lines += remedies(a["axes"])
     return "\n".join(lines)
+
+
+def _planes(a: np.ndarray, **kw) -> list[str]:
+    """A 1-D or 2-D grid; a 3-D array as its first planes along axis 0 (the rest counted)."""
+    if a.ndim <= 2:
+        return ["    " + line for line in grid(a, **kw)]
+    lines = []
+    for i in range(min(len(a), 4)):
+        lines.append(f"    [{i}]")
+        lines += ["    " + line for line in grid(a[i], **kw)]
+    if len(a) > 4:
+        lines.append(f"    … {len(a) - 4} more planes along axis 0")
+    return lines
+
+
+def divisible_kernels(k: int, s: int) -> list[int]:
+    """The kernel sizes nearest ``k`` that the stride ``s`` divides (even overlap with ``d = 1``):
+    the one below (if at least ``s``) and the one above.
+
+    >>> divisible_kernels(3, 2), divisible_kernels(5, 3), divisible_kernels(4, 3), divisible_kernels(7, 4)
+    ([2, 4], [3, 6], [3, 6], [4, 8])
+    """
+    below, above = (k // s) * s, -(-k // s) * s
+    return sorted({n for n in (below, above) if n >= s})
+
+
+def remedies(axes) -> list[str]:
+    """What evens an uneven overlap, for the strides given: a kernel size the stride divides (per
+    uneven axis), or a resize by the stride then a convolution.
+
+    >>> print("\\n".join(remedies([{"kernel": 4, "stride": 3, "dilation": 1, "counts": [2, 1, 1]}])))
+      remedies: a kernel size divisible by the stride (k=3 or k=6 for s=3), or
+      resize then convolve (nearest x3, then a 3-tap conv; Stable Diffusion's
+      decoder: nearest x2, then 3x3).
+    """
+    advice: dict[tuple[int, int], list[int]] = {}  # (k, s) -> the axes it is uneven on
+    for n, ax in enumerate(axes):
+        if len(set(ax["counts"])) > 1:
+            advice.setdefault((ax["kernel"], ax["stride"]), []).append(n)
+    label = (lambda on: f" (axis {','.join(map(str, on))})") if len(advice) > 1 else (lambda on: "")
+    kernels = "; ".join(
+        f"{' or '.join(f'k={n}' for n in divisible_kernels(k, s))} for s={s}{label(on)}"
+        for (k, s), on in advice.items()
+    )
+    strides = [ax["stride"] for ax in axes]
+    scale = "x" + (str(strides[0]) if len(set(strides)) == 1 else ",".join(map(str, strides)))
+    taps = "x".join("3" for _ in axes) + ("-tap" if len(axes) == 1 else "")
+    stable_diffusion = (
+        ", as Stable Diffusion's decoder"
+        if (scale, taps) == ("x2", "3x3")
+        else "; Stable Diffusion's decoder: nearest x2, then 3x3"
+    )
+    text = (
+        f"remedies: a kernel size divisible by the stride ({kernels}), or resize then convolve (nearest "
+        f"{scale}, then a {taps} conv{stable_diffusion})."
+    )
+    return ["  " + line for line in textwrap.wrap(text, 78)]

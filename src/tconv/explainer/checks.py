@@ -1,7 +1,8 @@
 """The explanation's last two steps: the result checked every way, and the adjoint (not the inverse).
 
 * :func:`torch_check` — PyTorch's ``conv_transpose{1,2}d`` on the same numbers, through the one
-  geometry→PyTorch mapping (:func:`tconv.interop.frameworks.torch_arguments`);
+  geometry→PyTorch mapping (:func:`tconv.interop.frameworks.torch_arguments`); :func:`torch_call`
+  spells that call without importing torch;
 * :func:`overlap_map` — how many taps land on each output position (the checkerboard pattern);
 * :func:`adjoint_step` — ``conv(conv_transpose(x)) = C Cᵀ x`` and exactly what ``C Cᵀ`` is.
 
@@ -25,24 +26,48 @@ from tconv.geometry import Geometry
 from tconv.interop.frameworks import torch_arguments
 from tconv.methods.matrix import conv_matrix
 
-__all__ = ["torch_check", "overlap_map", "adjoint_step", "orthonormal_demo"]
+__all__ = ["torch_call", "torch_check", "overlap_map", "adjoint_step", "orthonormal_demo"]
 
 
 def _axes(v):
     return v[0] if len(set(v)) == 1 else tuple(v)
 
 
+def torch_call(g: Geometry) -> str:
+    """PyTorch's call giving this result, as text: ``conv_transpose{1,2}d(x, w, ...)`` and, where
+    PyTorch has no same or per-side padding, the crop of its output. Computed without torch.
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> torch_call(transpose_geometry((1, 1, 3), (1, 1, 3), stride=2, padding="same"))
+    'conv_transpose1d(x, w, stride=2, padding=0, output_padding=0, dilation=1) cropped to [0, +6) (PyTorch has no same/per-side padding)'
+    """
+    t = torch_arguments(g)
+    groups = f", groups={g.groups}" if g.groups != 1 else ""
+    call = (
+        f"conv_transpose{g.ndim}d(x, w, stride={_axes(g.stride)}, padding={_axes(t.padding)}, "
+        f"output_padding={_axes(t.output_padding)}{groups}, dilation={_axes(g.dilation)})"
+    )
+    if not t.exact:
+        call += f" cropped to [{_axes(t.start)}, +{_axes(t.size)}) (PyTorch has no same/per-side padding)"
+    return call
+
+
 def torch_check(x, w, g: Geometry, output) -> TorchCheck:
     """PyTorch's ``conv_transpose{1,2}d`` on the same numbers (one channel, or ``(C_in, *spatial)``).
 
     PyTorch has no ``same`` or per-side padding for it: then it runs with the nearest padding it
-    has and the output is cropped to ``[start, start + o)``.
+    has and the output is cropped to ``[start, start + o)``. torch is imported here, only when the
+    check runs (it takes seconds to import).
     """
     try:
         import torch
         import torch.nn.functional as F
     except ImportError:
-        return TorchCheck(False, reason="not installed, so not checked against it (pip install 'tconv[torch]')")
+        return TorchCheck(
+            False,
+            reason="not installed, so not checked against it (pip install 'tconv[torch]')",
+            call=torch_call(g),
+        )
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]
     channelled = w.ndim == g.ndim + 2
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64))[None] if channelled else None
@@ -60,20 +85,14 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
         dilation=g.dilation,
     )[0].numpy()
     y = y if channelled else y[0]
-    groups = f", groups={g.groups}" if g.groups != 1 else ""
-    call = (
-        f"{fn.__name__}(x, w, stride={_axes(g.stride)}, padding={_axes(t.padding)}, "
-        f"output_padding={_axes(t.output_padding)}{groups}, dilation={_axes(g.dilation)})"
-    )
     if not t.exact:
         lead = y.shape[:1] if channelled else ()
         y = window(y, (0,) * len(lead) + t.start, lead + t.size)
-        call += f" cropped to [{_axes(t.start)}, +{_axes(t.size)}) (PyTorch has no same/per-side padding)"
     same_shape = y.shape == output.shape
     return TorchCheck(
         True,
         version=torch.__version__,
-        call=call,
+        call=torch_call(g),
         output=y,
         equal=bool(same_shape and np.allclose(y, output, rtol=1e-9, atol=1e-9)),
         max_abs_diff=float(np.max(np.abs(y - output))) if same_shape else float("inf"),

@@ -9,12 +9,12 @@ The steps follow the learner's notes (the README's example):
 5. ``matrix``      — the forward convolution as a matrix ``C``, and ``Cᵀx``;
 6. ``gemm``        — all stamps at once as one matrix product, then *col2im*;
 7. ``polyphase``   — the output split into ``s^d`` phases, each with its own sub-kernel;
-8. ``result``      — the core's five methods compared with each other (and with PyTorch);
+8. ``result``      — the core's five methods compared with each other (and with PyTorch, when asked);
 9. ``adjoint``     — ``conv(result)`` next to the input: the adjoint, not the inverse.
 
 The result itself always comes from :func:`tconv.conv_transpose`.
 
->>> e = explain([[2, 2], [0, 2]], [[1, 0], [0, 1]], torch_check=False)
+>>> e = explain([[2, 2], [0, 2]], [[1, 0], [0, 1]])
 >>> e.output.tolist()
 [[2, 2, 0], [0, 4, 2], [0, 0, 2]]
 >>> [s.kind for s in e.steps]
@@ -33,7 +33,7 @@ from tconv.api import METHODS, conv_transpose
 from tconv.arguments import transpose_geometry
 from tconv.errors import TConvError
 from tconv.explainer.channels import channels_step
-from tconv.explainer.checks import adjoint_step, overlap_map, torch_check
+from tconv.explainer.checks import adjoint_step, overlap_map, torch_call, torch_check
 from tconv.explainer.explanation import Explanation
 from tconv.explainer.parse import MAX_ELEMENTS
 from tconv.explainer.records import ResultStep, TorchCheck
@@ -49,36 +49,58 @@ MAX_PRODUCTS = 2**20  # input elements × kernel taps (× channels): the multipl
 MAX_FULL = 2**18  # elements of the full output F (and of the output): what one drawn grid may hold
 
 
-def _check(x: np.ndarray, w: np.ndarray, groups) -> bool:
-    """Check the shapes (naming the parameter, before any work); True for a layer with channels."""
+#: The shapes :func:`explain` takes, as its errors state them.
+SHAPES = (
+    "one channel: input (W) with kernel (kW), or (H, W) with (kH, kW); a layer: input (C_in, W) or "
+    "(1, C_in, W) with kernel (C_in, C_out/groups, kW), or (C_in, H, W) or (1, C_in, H, W) with kernel "
+    "(C_in, C_out/groups, kH, kW)"
+)
+
+
+def _check(x: np.ndarray, w: np.ndarray, groups) -> tuple[bool, bool]:
+    """Check the shapes (naming the parameter, before any work): ``(channelled, batched)``.
+
+    The kernel says which form it is: 1-D or 2-D, one channel, and the input has as many axes;
+    3-D or 4-D, PyTorch's weight of a 1-D or 2-D layer, and the input is ``(C_in, *spatial)`` or
+    ``(1, C_in, *spatial)``.
+    """
     for label, a in (("input", x), ("kernel", w)):
-        if a.size == 0 or a.ndim == 0:
-            raise TConvError(f"{label} must be a non-empty 1-D or 2-D matrix; got shape {a.shape}")
+        if a.size == 0:
+            raise TConvError(f"{label} is empty (shape {a.shape}); explain takes {SHAPES}")
         if a.size > MAX_ELEMENTS:
             raise TConvError(
                 f"{label} has {a.size:,} elements: the explainer takes at most {MAX_ELEMENTS:,} "
                 "(for big arrays call tconv.conv_transpose)"
             )
-    channelled = w.ndim == x.ndim + 1 and x.ndim >= 2  # (C_in, *spatial) with (C_in, C_out/groups, *k)
-    if not channelled:
+    if w.ndim not in (1, 2, 3, 4):
+        raise TConvError(f"kernel has shape {w.shape} ({w.ndim}-D); explain takes {SHAPES}")
+    if w.ndim <= 2:
         if x.ndim != w.ndim:
-            raise TConvError(
-                f"input is {x.ndim}-D but kernel is {w.ndim}-D: give both as rows or both as matrices "
-                "(or, for channels, input (C_in, *spatial) and kernel (C_in, C_out/groups, *k))"
-            )
-        if x.ndim > 2:
-            raise TConvError(f"input must be 1-D or 2-D; got shape {x.shape}")
+            raise TConvError(f"input has shape {x.shape} and kernel {w.shape}; explain takes {SHAPES}")
         if groups != 1:
-            raise TConvError(f"groups={groups} needs channels: input (C_in, *spatial), kernel (C_in, C_out/groups, *k)")
-        return False
-    if x.ndim - 1 not in (1, 2):
-        raise TConvError(f"input with channels must be (C_in, length) or (C_in, height, width); got shape {x.shape}")
-    c_out = w.shape[1] * groups if isinstance(groups, int) else 0
-    if max(x.shape[0], c_out) > MAX_CHANNELS:
+            raise TConvError(
+                f"groups={groups} needs a layer: input (C_in, *spatial) or (1, C_in, *spatial), "
+                "kernel (C_in, C_out/groups, *k)"
+            )
+        return False, False
+    spatial = w.ndim - 2
+    batched = x.ndim == spatial + 2
+    if not (batched or x.ndim == spatial + 1):
         raise TConvError(
-            f"{x.shape[0]} input and {c_out} output channels: the explainer takes at most {MAX_CHANNELS} each"
+            f"input has shape {x.shape} and kernel {w.shape} (the weight of a {spatial}-D layer); explain takes {SHAPES}"
         )
-    return True
+    if batched and x.shape[0] != 1:
+        axes = ("W", "H, W")[spatial - 1]
+        raise TConvError(
+            f"input has shape {x.shape} and kernel {w.shape} (the weight of a {spatial}-D layer): a batch of "
+            f"{x.shape[0]}, and explain shows one image; give input (1, C_in, {axes}) or (C_in, {axes}) "
+            "(for a batch call tconv.conv_transpose)"
+        )
+    c_in = x.shape[1] if batched else x.shape[0]
+    c_out = w.shape[1] * groups if isinstance(groups, int) else 0
+    if max(c_in, c_out) > MAX_CHANNELS:
+        raise TConvError(f"{c_in} input and {c_out} output channels: the explainer takes at most {MAX_CHANNELS} each")
+    return True, batched
 
 
 def _check_size(x, w, g) -> None:
@@ -108,7 +130,7 @@ def explain(
     groups: int = 1,
     method: str = "all",
     limit: int = 64,
-    torch_check: bool = True,
+    torch_check: bool = False,
     name: str = "",
     note: str = "",
 ) -> Explanation:
@@ -117,8 +139,10 @@ def explain(
     Parameters
     ----------
     input, kernel : array_like
-        One channel: both 1-D or both 2-D. A layer: ``input`` of shape ``(C_in, *spatial)`` and
-        ``kernel`` of PyTorch's ``(C_in, C_out/groups, *k)`` (one more axis than ``input``).
+        The kernel's axes say the form. One channel: ``input`` ``(W)`` with ``kernel`` ``(kW)``, or
+        ``(H, W)`` with ``(kH, kW)``. A layer: ``kernel`` of PyTorch's ``(C_in, C_out/groups, *k)``
+        and ``input`` ``(C_in, *spatial)`` or ``(1, C_in, *spatial)`` (a batch of one, as
+        :func:`tconv.conv_transpose` takes it; the output then keeps the batch axis).
     stride, padding, output_padding, dilation, groups
         PyTorch's arguments, plus tconv's padding forms (``"same"``, ``(begin, end)`` per axis).
     method : str
@@ -126,26 +150,38 @@ def explain(
     limit : int
         The stamps and windows kept (the rest are counted in ``more``).
     torch_check : bool
-        Compare with PyTorch when it is installed.
+        Also run PyTorch's ``conv_transpose{1,2}d`` on the same numbers and compare (imports torch,
+        which takes seconds; default ``False``: the result step then shows the PyTorch call without
+        running it — the five methods already check each other, and the tests check them against
+        PyTorch).
 
     Returns
     -------
     Explanation
-        Prints as text, ``.to_json()`` as JSON, and displays in Jupyter as the interactive page.
+        ``print`` shows the steps as text, ``repr`` one line, ``.to_json()`` the JSON; in Jupyter it
+        displays as the interactive page.
 
     Raises
     ------
     TConvError
         On bad arguments, naming the parameter, before any large allocation.
 
-    >>> e = explain([1, 2], [1, 10, 100], stride=2, torch_check=False)
+    >>> e = explain([1, 2], [1, 10, 100], stride=2)
     >>> e.output.tolist(), e.step("result").agree
     ([1, 10, 102, 20, 200], True)
     >>> [st.at for st in e.step("scatter").stamps]
     [[0], [2]]
+    >>> e
+    Explanation(input (2), kernel (3), stride 2, padding 0, output_padding 0, dilation 1 -> output (5); print() shows the steps)
+
+    A batch of one, in :func:`tconv.conv_transpose`'s layout, keeps its batch axis:
+
+    >>> explain(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=2).output.shape
+    (1, 1, 4, 4)
     """
-    x, w = np.asarray(input), np.asarray(kernel)
-    channelled = _check(x, w, groups)
+    given, w = np.asarray(input), np.asarray(kernel)
+    channelled, batched = _check(given, w, groups)
+    x = given[0] if batched else given  # a layer's input (C_in, *spatial), or one channel
     if method not in _METHOD_STEPS:
         raise TConvError(f"method={method!r} is not one of {('all', *METHODS)}")
     args = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
@@ -188,9 +224,12 @@ def explain(
     steps.append(ResultStep(output, methods, steps_agree, check, agree, overlap_map(g1)))
     steps.append(adjoint_step(x1, w1, g1, one, padding, output_padding))
     arguments = dict(args, groups=groups) if channelled else args
-    return Explanation(x, w, arguments, g, output, steps, method, name, note, g1)
+    shown_output = output[None] if batched else output  # in the input's layout
+    return Explanation(given, w, arguments, g, shown_output, steps, method, name, note, g1)
 
 
 def torch_check_or_skip(x, w, g, output, run: bool) -> TorchCheck:
-    """PyTorch's check, or why it was skipped."""
-    return torch_check(x, w, g, output) if run else TorchCheck(False, reason="skipped (--no-torch)")
+    """PyTorch's check, or its call spelled out and why it did not run."""
+    if run:
+        return torch_check(x, w, g, output)
+    return TorchCheck(False, call=torch_call(g), reason="not run (tconv explain --torch, or torch_check=True, runs it)")

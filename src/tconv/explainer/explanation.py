@@ -1,8 +1,8 @@
 """The :class:`Explanation`: one transposed convolution and its typed steps, and its views.
 
-It prints as text (``str``), serialises to the JSON of ``tconv explain --json`` and of the web API
-(:meth:`Explanation.to_json`), and displays in Jupyter as the interactive page of ``tconv serve``
-(``_repr_html_``: the same script and style, with the JSON embedded).
+It prints as text (``str``; its ``repr`` is one line), serialises to the JSON of ``tconv explain
+--json`` and of the web API (:meth:`Explanation.to_json`), and displays in Jupyter as the interactive
+page of ``tconv serve`` (``_repr_html_``: the same script and style, with the JSON embedded).
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from tconv.geometry import Geometry
 __all__ = ["Explanation"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """A transposed convolution of a small 1-D or 2-D input, and the steps computing it.
 
     ``input``/``kernel`` are what was given: one channel (``x`` and ``w`` of one spatial shape each),
-    or a layer (``x`` of shape ``(C_in, *spatial)``, ``w`` of PyTorch's ``(C_in, C_out/G, *k)``).
-    The method steps always show one channel: :attr:`x` through :attr:`w` (for a layer, input
-    channel 0 through ``w[0, 0]``), with :attr:`step_geometry`; the :class:`ChannelsStep` shows how
-    the channels add up. :attr:`output` is the whole layer's output.
+    or a layer (``w`` of PyTorch's ``(C_in, C_out/G, *k)``, ``x`` of shape ``(C_in, *spatial)`` or,
+    :attr:`batched`, ``(1, C_in, *spatial)``). The method steps always show one channel: :attr:`x`
+    through :attr:`w` (for a layer, input channel 0 through ``w[0, 0]``), with
+    :attr:`step_geometry`; the :class:`ChannelsStep` shows how the channels add up. :attr:`output`
+    is the whole layer's output, in the input's layout (with the batch axis when it was given).
     """
 
     input: np.ndarray
@@ -42,13 +43,28 @@ class Explanation:
 
     @property
     def channelled(self) -> bool:
-        """Whether this is a layer with channels (``kernel`` has one more axis than ``input``)."""
-        return self.kernel.ndim == self.input.ndim + 1
+        """Whether this is a layer with channels (``kernel`` is PyTorch's weight, 3-D or 4-D)."""
+        return self.kernel.ndim > 2
+
+    @property
+    def batched(self) -> bool:
+        """Whether the layer's input was given as a batch of one, ``(1, C_in, *spatial)``."""
+        return self.channelled and self.input.ndim == self.kernel.ndim
+
+    @property
+    def layer_input(self) -> np.ndarray:
+        """The input without the batch axis: ``(C_in, *spatial)`` for a layer, else as given."""
+        return self.input[0] if self.batched else self.input
+
+    @property
+    def layer_output(self) -> np.ndarray:
+        """The output without the batch axis: ``(C_out, *o)`` for a layer, else as given."""
+        return self.output[0] if self.batched else self.output
 
     @property
     def x(self) -> np.ndarray:
         """The one-channel input the method steps show."""
-        return self.input[0] if self.channelled else self.input
+        return self.layer_input[0] if self.channelled else self.input
 
     @property
     def w(self) -> np.ndarray:
@@ -91,14 +107,17 @@ class Explanation:
             "out_channels": g.large_channels,
             "groups": g.groups,
         }
+        # A layer's input and output without the batch axis ("batched" says it was given): the
+        # page reads input[c] and output[c] as channels.
         return plain(
             {
-                "input": self.input,
+                "input": self.layer_input,
                 "kernel": self.kernel,
                 "arguments": self.arguments,
                 "method": self.method,
-                "output": self.output,
-                "output_shape": list(self.output.shape),
+                "batched": self.batched,
+                "output": self.layer_output,
+                "output_shape": list(self.layer_output.shape),
                 "geometry": geometry,
                 "steps": {s.kind: s for s in self.steps},
             }
@@ -117,11 +136,26 @@ class Explanation:
     def __str__(self) -> str:
         return self.text()
 
-    def _repr_pretty_(self, p, cycle) -> None:  # IPython's plain-text display
-        p.text(self.text())
+    def __repr__(self) -> str:
+        """One line: the shapes and the arguments; ``print`` shows the steps."""
+        args = ", ".join(f"{k} {_show(v)}" for k, v in self.arguments.items())
+        method = "" if self.method == "all" else f", method {self.method}"
+        return (
+            f"Explanation(input {_shape(self.input)}, kernel {_shape(self.kernel)}, {args}{method} -> "
+            f"output {_shape(self.output)}; print() shows the steps)"
+        )
 
     def _repr_html_(self) -> str:
         """Jupyter: the interactive page of ``tconv serve``, drawing this explanation's JSON."""
         from tconv.explainer.web import embed
 
         return embed(self.to_dict())
+
+
+def _shape(a: np.ndarray) -> str:
+    return "(" + ", ".join(map(str, a.shape)) + ")"
+
+
+def _show(v) -> str:
+    """An argument as given, compactly: ``2``, ``(2, 1)``, ``same``, ``((1, 0),)``."""
+    return v if isinstance(v, str) else str(v)

@@ -42,11 +42,11 @@ def _panels(e):
     kinds = {s.kind for s in e.steps}
     zi = e.step("zero_insert") if "zero_insert" in kinds else None
     sc = e.step("scatter") if "scatter" in kinds else None
-    big = max(max(np.shape(e.output)), max(e.g.full)) > 12
+    big = max(max(np.shape(e.layer_output)), max(e.g.full)) > 12
     rows = [[("input x", e.x, None, None), ("kernel w", e.w, None, None)]]
     if zi:
         rows[0].append(("flip(w): zero insertion's kernel", zi.flipped, None, None))
-    y = e.output[0] if e.channelled else e.output
+    y = e.layer_output[0] if e.channelled else e.output
     rows[0].append((f"output y{'[0]' if e.channelled else ''} {_shape(y)}", y, None, None))
     if sc:
         row = []
@@ -230,6 +230,8 @@ def save_artifacts(analysis, path: str) -> tuple:
     """The overlap map (taps per output position) as a picture; returns its size in pixels."""
     if str(path).rsplit(".", 1)[-1].lower() not in ("png", "svg"):
         raise TConvError(f"--out {path}: the artifacts picture is .png or .svg")
+    if len(analysis["axes"]) > 2:
+        raise TConvError(f"--out {path}: the artifacts picture draws 1 or 2 axes; for 3, print the text (no --out)")
     Figure = _need("matplotlib.figure").Figure
     m = _as2d(analysis["overlap"])
     ax_txt = "; ".join(

@@ -6,7 +6,7 @@ Everything shown is read from the explanation's typed steps; nothing is computed
 result and the adjoint, and :func:`render`.
 
 >>> from tconv.explainer.compute import explain
->>> print(render(explain([1, 2], [1, 10, 100], stride=2, torch_check=False), sections=("result",), width=80))
+>>> print(render(explain([1, 2], [1, 10, 100], stride=2), sections=("result",), width=80))
 tconv explain: conv_transpose of x (2) with w (3)
   stride 2, padding 0, output_padding 0, dilation 1
 <BLANKLINE>
@@ -18,7 +18,9 @@ x          w
          1   10  102   20  200
    all methods agree: scatter, zero_insert, matrix, gemm, polyphase (and the
    sums of the steps above)
-   PyTorch: skipped (--no-torch)
+   PyTorch: torch.nn.functional.conv_transpose1d(x, w, stride=2, padding=0,
+   output_padding=0, dilation=1) — not run (tconv explain --torch, or
+   torch_check=True, runs it)
 """
 
 from __future__ import annotations
@@ -86,7 +88,12 @@ def _channel_span(channels) -> str:
 
 
 def _result(e, st: ResultStep, S: Style):
-    out = sbs([block(f"y ({shape_text(st.output)})", st.output, S)], S)
+    y = st.output
+    if y.ndim > 2:  # a 2-D layer's (C_out, H, W): one grid per output channel, the first four
+        out = para(f"y ({shape_text(y)}){', the first 4 channels' if len(y) > 4 else ''}:", S)
+        out += sbs([block(f"y[{c}]", y[c], S) for c in range(min(len(y), 4))], S)
+    else:
+        out = sbs([block(f"y ({shape_text(y)})", y, S)], S)
     names = ", ".join(st.methods)
     if st.agree:
         out += para(S.good("all methods agree") + f": {names} (and the sums of the steps above)", S)
@@ -95,7 +102,8 @@ def _result(e, st: ResultStep, S: Style):
         out.append("   " + S.bad("methods disagree: " + ", ".join(bad)))
     t = st.torch
     if not t.available:
-        out.append(f"   PyTorch: {t.reason}")
+        call = f"torch.nn.functional.{t.call} — " if t.call else ""
+        out += para(f"PyTorch: {call}{t.reason}", S)
     else:
         verdict = S.good("gives the same") if t.equal else S.bad("differs")
         out += para(
@@ -223,11 +231,14 @@ def render(explanation, colour: bool = False, sections=None, width: int | None =
         S.head(f"{title}: conv_transpose of x ({shape_text(e.input)}) with w ({shape_text(e.kernel)})"),
         "  " + _args(e),
     ]
+    if e.batched:
+        out += para(f"a batch of one: below, x is its image ({shape_text(e.layer_input)}) and y its output", S, "  ")
     if e.note:
         out += para(f"({e.note})", S, indent="  ")
     out.append("")
     if e.channelled:
-        c_in = [block(f"x[{c}]", e.input[c], S) for c in range(min(len(e.input), 4))]
+        x = e.layer_input
+        c_in = [block(f"x[{c}]", x[c], S) for c in range(min(len(x), 4))]
         out += side_by_side(c_in, indent=0, width=S.width)
         out += side_by_side([block("w[0, 0]", e.w, S)], indent=0, width=S.width)
     else:

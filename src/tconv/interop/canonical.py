@@ -60,7 +60,8 @@ class Canonical:
                 self.begin[a],
                 self.end[a],
             )
-            size = f"o = (i-1)*{s} + {ke - b - e}"
+            rest = ke - b - e
+            size = f"o = (i-1)*{s} {'-' if rest < 0 else '+'} {abs(rest)}"
             if self.input:
                 i = self.input[a]
                 size += f" = {full_size(i, s, ke) - b - e} for i={i}"
@@ -75,7 +76,9 @@ class Arguments:
     """One framework's arguments for a :class:`Canonical` geometry.
 
     ``crop`` is ``None`` when ``args`` say it exactly; otherwise ``(start, end)`` per axis still to
-    cut from that framework's result (negative: that many zeros to insert there).
+    cut from that framework's result (negative: that many zeros to insert there). With ``sliced``
+    the crop is never negative and is printed as a slice of the call's channels-last result
+    (:attr:`slice`), so the printed line is code that runs.
     """
 
     framework: str
@@ -87,10 +90,24 @@ class Arguments:
     inputs: tuple[str, ...] = ()
     #: Whether per-axis values must stay sequences when printed (JAX: ``strides=(2,)``, not ``2``).
     sequences: bool = False
+    #: Whether the crop is printed as a slice of the result, ``[:, b:-e, ..., :]`` (JAX).
+    sliced: bool = False
 
     @property
     def exact(self) -> bool:
         return self.crop is None
+
+    @property
+    def slice(self) -> str:
+        """The crop as a slice of a channels-last ``(N, *spatial, C)`` result (``""`` for none).
+
+        >>> Arguments("jax", "f", {}, crop=((1, 0), (0, 2)), sliced=True).slice
+        '[:, 1:, :-2, :]'
+        """
+        if self.crop is None:
+            return ""
+        axes = (f"{b or ''}:{-e if e else ''}" for b, e in self.crop)
+        return "[:, " + ", ".join(axes) + ", :]"
 
     def to_dict(self) -> dict:
         return {
@@ -101,6 +118,7 @@ class Arguments:
             "crop": None if self.crop is None else [list(c) for c in self.crop],
             "kernel_layout": KERNEL_LAYOUTS[self.framework],
             "notes": list(self.notes),
+            **({"slice": self.slice} if self.sliced and self.crop else {}),
         }
 
     def __str__(self) -> str:
@@ -108,9 +126,10 @@ class Arguments:
         shown = ", ".join(
             [*self.inputs, *(f"{k}={v!r}" if isinstance(v, str) else f"{k}={short(v)}" for k, v in self.args.items())]
         )
-        lines = [f"{self.framework}: {self.call}({shown})"]
+        sliced = self.slice if self.sliced else ""
+        lines = [f"{self.framework}: {self.call}({shown}){sliced}"]
         lines += [f"  {n}" for n in self.notes]
-        if self.crop is not None:
+        if self.crop is not None and not sliced:
             lines.append(f"  then crop (start, end) = {self.crop}  (negative: insert that many zeros)")
         lines.append(f"  weight: {self.framework} {KERNEL_LAYOUTS[self.framework]}")
         return "\n".join(lines)

@@ -50,8 +50,25 @@ def to_torch(c: Canonical, *, framework="torch") -> Arguments:
 
     Otherwise the call with ``padding = max(min(b, e), 0)`` (and the ``output_padding`` that takes
     over as much of a zero tail as it can) followed by the remaining crop.
+
+    MLX pads the stride-dilated input by ``k_eff − 1 − p`` (and ``k_eff − 1 − p + op``) inside, and
+    a negative value there slices the input *before* the dilation (``conv_general`` in MLX's
+    ``ops.cpp``), which is wrong for stride > 1; so for MLX ``p`` stays ≤ ``k_eff − 1`` and the rest
+    is cropped after:
+
+    >>> from tconv.interop.readers import from_torch
+    >>> a = to_mlx(from_torch(3, 2, 4))
+    >>> a.args["padding"], a.crop
+    ((2,), ((2, 2),))
     """
     axes = [torch_axis(b, e, s, d) for b, e, s, d in zip(c.begin, c.end, c.stride, c.dilation)]
+    capped = False
+    if framework == "mlx":  # keep MLX's own padding k_eff − 1 − p non-negative
+        for a, ke in enumerate(c.effective_kernel):
+            p, op, start, end = axes[a]
+            cut = max(p - (ke - 1), 0)
+            axes[a] = (p - cut, op, start + cut, end + cut)
+            capped |= cut > 0
     pad, op, crop = [a[0] for a in axes], [a[1] for a in axes], [(a[2], a[3]) for a in axes]
     exact = all(cc == (0, 0) for cc in crop)
     name = {"torch": f"ConvTranspose{c.ndim}d", "mlx": f"mlx.nn.ConvTranspose{c.ndim}d"}[framework]
@@ -69,6 +86,8 @@ def to_torch(c: Canonical, *, framework="torch") -> Arguments:
             f"not exact: {'PyTorch' if framework == 'torch' else 'MLX'} crops padding=b at the start and padding − output_padding at the end",
         )
     )
+    if capped:
+        notes += ("padding kept ≤ k_eff − 1: MLX computes a larger one wrong for stride > 1 (ops.cpp, not run here)",)
     return Arguments(framework, name, args, None if exact else tuple(crop), notes)
 
 
@@ -139,15 +158,29 @@ def to_keras(c: Canonical) -> Arguments:
 
 
 def to_jax(c: Canonical) -> Arguments:
-    """JAX ``lax.conv_transpose``: always exact, ``padding = ((k_eff − 1 − b, k_eff − 1 − e), ...)``
-    (negative values crop); ``'SAME'``/``'VALID'`` when they give the same thing."""
+    """JAX ``lax.conv_transpose``: ``'SAME'``/``'VALID'`` when they give the same thing, else
+    ``padding = ((k_eff − 1 − b, k_eff − 1 − e), ...)`` with the negative part of each side left out
+    and cropped by a slice of the result instead.
+
+    JAX reads a negative padding as a crop, but XLA's CPU kernel returns wrong values for it
+    (``x = arange(18).reshape(2, 3, 3)``, ``w = ones((3, 2, 3))``, ``padding=((-1, 1),)``: 52 where
+    33 is right), so the padding printed is never negative:
+
+    >>> from tconv.interop.readers import from_tconv
+    >>> a = to_jax(from_tconv(3, 1, ((3, 1),)))
+    >>> a.args["padding"], a.crop, a.slice
+    (((0, 1),), ((1, 0),), '[:, 1:, :]')
+    """
     for word in ("SAME", "VALID"):
         j = from_jax(c.kernel, c.stride, word, c.dilation)
         if (j.begin, j.end) == (c.begin, c.end):
-            padding = word
+            padding, crop = word, None
             break
     else:
-        padding = tuple((ke - 1 - b, ke - 1 - e) for ke, b, e in zip(c.effective_kernel, c.begin, c.end))
+        pads = [(ke - 1 - b, ke - 1 - e) for ke, b, e in zip(c.effective_kernel, c.begin, c.end)]
+        padding = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads)
+        crop = tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in pads)
+        crop = None if all(cc == (0, 0) for cc in crop) else crop
     args = {
         "strides": c.stride,
         "padding": padding,
@@ -155,8 +188,15 @@ def to_jax(c: Canonical) -> Arguments:
         "dimension_numbers": jax_dimension_numbers(c.ndim),
         "transpose_kernel": True,
     }
-    note = "channels-last lhs, kernel (*k, O, I); JAX has no groups in conv_transpose"
-    return Arguments("jax", "jax.lax.conv_transpose", args, None, (note,), inputs=("lhs", "rhs"), sequences=True)
+    notes = ["channels-last lhs, kernel (*k, O, I); JAX has no groups in conv_transpose"]
+    if crop is not None:
+        notes.append(
+            "the slice crops what a negative padding would say: XLA's CPU kernel gets a negative "
+            "conv_transpose padding wrong"
+        )
+    return Arguments(
+        "jax", "jax.lax.conv_transpose", args, crop, tuple(notes), inputs=("lhs", "rhs"), sequences=True, sliced=True
+    )
 
 
 def jax_dimension_numbers(ndim: int) -> tuple[str, str, str]:

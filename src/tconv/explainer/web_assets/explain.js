@@ -252,7 +252,7 @@
     const agree = Object.entries(r.methods).map(([m, ok]) => el("li", { class: ok ? "ok" : "bad", text: `${m}: ${ok ? "agrees" : "differs"}` }));
     const t = r.torch;
     return panel("result", "Result", outs, el("ul", { class: "methods" }, agree),
-      p(t.available ? `PyTorch ${t.version}: ${t.call} ${t.equal ? "gives the same" : "differs"} (max |difference| ${fmt(t.max_abs_diff)})` : `PyTorch: ${t.reason}`));
+      p(t.available ? `PyTorch ${t.version}: ${t.call} ${t.equal ? "gives the same" : "differs"} (max |difference| ${fmt(t.max_abs_diff)})` : `PyTorch: ${t.call ? t.call + " — " : ""}${t.reason}`));
   }
 
   function draw(root, d) {
