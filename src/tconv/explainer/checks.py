@@ -19,6 +19,7 @@ import numpy as np
 from tconv.api import conv, conv_transpose
 from tconv.arguments import transpose_geometry
 from tconv.arrays import window
+from tconv.errors import TORCH_INSTALL
 from tconv.explainer.records import AdjointStep, OrthonormalDemo, TorchCheck
 from tconv.explainer.steps import MAX_MATRIX_ENTRIES
 from tconv.geometry import Geometry
@@ -42,7 +43,7 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
         import torch
         import torch.nn.functional as F
     except ImportError:
-        return TorchCheck(False, reason="not installed, so not checked against it (pip install 'tconv[torch]')")
+        return TorchCheck(False, reason=f"not installed, so not checked against it ({TORCH_INSTALL})")
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]
     channelled = w.ndim == g.ndim + 2
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64))[None] if channelled else None
