@@ -11,11 +11,12 @@ read arguments the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Sequence
 
 from tconv.errors import TConvError, TConvTypeError
-from tconv.geometry import Geometry, conv_size, effective_kernel, full_size
+from tconv.geometry import Geometry, conv_same_pairs, conv_size, effective_kernel, full_size, same_pairs
 
 #: What ``padding`` takes: an int, one per axis, ``(begin, end)`` pairs per axis, ``"same"``, ``"valid"``.
 Padding = int | str | Sequence[int | Sequence[int]]
@@ -23,6 +24,7 @@ Padding = int | str | Sequence[int | Sequence[int]]
 __all__ = [
     "Padding",
     "transpose_geometry",
+    "base_geometry",
     "conv_geometry",
     "output_shape",
     "per_axis",
@@ -97,29 +99,6 @@ def padding_pairs(padding, ndim: int) -> tuple[tuple[int, int], ...] | str:
     return tuple(pairs)
 
 
-def same_pairs(k_eff, stride) -> tuple[tuple[int, int], ...]:
-    """TensorFlow's ``"same"`` for a transposed convolution: the crops ``(b, e)`` that give ``o = i·s``.
-
-    The total crop is ``T = F − i·s = k_eff − s``, split with the smaller half at the start. When
-    ``k_eff < s``, ``T < 0``: nothing is cropped at the start and ``−T`` zeros are appended at the end.
-
-    >>> same_pairs((3, 2), (2, 3))
-    ((0, 1), (0, -1))
-    """
-    return tuple((max(ke - s, 0) // 2, (ke - s) - max(ke - s, 0) // 2) for ke, s in zip(k_eff, stride))
-
-
-def conv_same_pairs(n, k_eff, stride) -> tuple[tuple[int, int], ...]:
-    """TensorFlow's ``"same"`` for a convolution: ``o = ⌈n/s⌉``, total padding
-    ``P = max((o−1)·s + k_eff − n, 0)``, ``b = ⌊P/2⌋`` at the start and the rest at the end.
-
-    >>> conv_same_pairs((10,), (3,), (2,))
-    ((0, 1),)
-    """
-    totals = (max((-(-m // s) - 1) * s + ke - m, 0) for m, ke, s in zip(n, k_eff, stride))
-    return tuple((t // 2, t - t // 2) for t in totals)
-
-
 def _as_shape(name: str, shape) -> tuple[int, ...]:
     try:
         shape = tuple(int(n) for n in shape)
@@ -183,6 +162,22 @@ def _check_channels(which: str, input_shape, weight_shape, groups: int, bias_sha
         )
 
 
+def _checked(which: str, input_shape, weight_shape, stride, dilation, groups, bias_shape):
+    """The checks both directions share: ``((input_shape, weight_shape), ndim, batch, channels, stride, dilation)``."""
+    shapes = _as_shape("input shape", input_shape), _as_shape("weight shape", weight_shape)
+    ndim, batch, channels = _spatial_rank(*shapes)
+    stride, dilation = per_axis("stride", stride, ndim, 1), per_axis("dilation", dilation, ndim, 1)
+    if not is_int(groups):
+        raise TConvTypeError(f"groups must be an int; got {groups!r}")
+    out_channels = shapes[1][1] * groups if which == "conv_transpose" else shapes[1][0]
+    _check_channels(which, *shapes, groups, bias_shape, out_channels)
+    if batch is not None and batch < 0 or any(n < 1 for n in shapes[0][-ndim:]) or channels < 1:
+        raise TConvError(
+            f"input of shape {shapes[0]} must have at least one channel and one element on every spatial axis"
+        )
+    return shapes, ndim, batch, channels, stride, dilation
+
+
 # ---- the two constructors ----------------------------------------------------------------------
 
 
@@ -197,6 +192,7 @@ def transpose_geometry(
     *,
     output_size: Sequence[int] | None = None,
     bias_shape: Sequence[int] | None = None,
+    allow_empty: bool = False,
 ) -> Geometry:
     """Check the arguments of ``conv_transpose`` and return its :class:`Geometry`.
 
@@ -208,6 +204,9 @@ def transpose_geometry(
         As in :func:`tconv.conv_transpose`.
     bias_shape
         The bias's shape, checked to be ``(C_out,)``; None for no bias.
+    allow_empty
+        Accept an output size of 0 on a spatial axis (torch.nn returns such empty outputs); a
+        negative size is refused either way. False (the core's rule): every size must be ≥ 1.
 
     Returns
     -------
@@ -234,36 +233,15 @@ def transpose_geometry(
     >>> g.output_shape, g.begin, g.end
     ((2, 3, 10, 10), (0, 0), (1, 1))
     """
-    input_shape = _as_shape("input shape", input_shape)
-    weight_shape = _as_shape("weight shape", weight_shape)
-    ndim, batch, channels = _spatial_rank(input_shape, weight_shape)
-    small = tuple(input_shape[-ndim:])
-    kernel = tuple(weight_shape[2:])
-    stride = per_axis("stride", stride, ndim, 1)
-    dilation = per_axis("dilation", dilation, ndim, 1)
-    if not is_int(groups):
-        raise TConvTypeError(f"groups must be an int; got {groups!r}")
-    large_channels = weight_shape[1] * groups
-    _check_channels("conv_transpose", input_shape, weight_shape, groups, bias_shape, large_channels)
-    if batch is not None and batch < 0 or any(n < 1 for n in small) or channels < 1:
-        raise TConvError(
-            f"input of shape {input_shape} must have at least one channel and one element on every spatial axis"
-        )
-
-    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
-    full = tuple(full_size(i, s, ke) for i, s, ke in zip(small, stride, k_eff))
-    given = padding_pairs(padding, ndim)
-    pairs = same_pairs(k_eff, stride) if isinstance(given, str) else given  # the only word left is "same"
-    begin = tuple(b for b, _ in pairs)
-    base = tuple(f - b - e for f, (b, e) in zip(full, pairs))  # the output size when op = 0
-
+    g = base_geometry(input_shape, weight_shape, stride, padding, groups, dilation, bias_shape)
+    input_shape, ndim, base, stride, dilation = _as_shape("input", input_shape), g.ndim, g.large, g.stride, g.dilation
     legal_op = "0 <= output_padding < max(stride, dilation)"
     if output_size is not None:
         if output_padding not in (0, None) and per_axis("output_padding", output_padding, ndim, 0) != (0,) * ndim:
             raise TConvError(f"give output_padding={output_padding!r} or output_size={output_size!r}, not both")
         size = _as_shape("output_size", output_size)
         if len(size) == len(input_shape):  # the whole shape: (N, C_out, *spatial) or (C_out, *spatial)
-            expected_lead = input_shape[: len(input_shape) - ndim - 1] + (large_channels,)
+            expected_lead = input_shape[: len(input_shape) - ndim - 1] + (g.large_channels,)
             if size[: len(size) - ndim] != expected_lead:
                 raise TConvError(
                     f"output_size={tuple(size)} must start with {expected_lead} (batch and output channels)"
@@ -286,12 +264,41 @@ def transpose_geometry(
             f"output_padding={output_padding} must be smaller than stride={stride} or dilation={dilation} on every axis"
         )
     large = tuple(n + op for n, op in zip(base, output_padding))
-    if any(o < 1 for o in large):
+    if any(o < (0 if allow_empty else 1) for o in large):
         raise TConvError(
-            f"the output would be empty: spatial size {large} from input {small}, kernel {kernel}, stride {stride}, "
-            f"dilation {dilation}, padding {padding!r} (the crop b + e may not exceed F - 1 = {tuple(f - 1 for f in full)})"
+            f"the output would {'have a negative size' if allow_empty else 'be empty'}: spatial size {large} from input "
+            f"{g.small}, kernel {g.kernel}, stride {stride}, dilation {dilation}, padding {padding!r} "
+            f"(the crop b + e may not exceed F - {int(not allow_empty)} = {tuple(f - (not allow_empty) for f in g.full)})"
         )
-    return Geometry(True, batch, channels, large_channels, groups, small, large, kernel, stride, dilation, begin)
+    return dataclasses.replace(g, large=large)
+
+
+def base_geometry(
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    bias_shape: Sequence[int] | None = None,
+) -> Geometry:
+    """:func:`transpose_geometry` at ``output_padding=0``, every check made but the output's size:
+    its ``large``, ``F − b − e`` per axis, may be 0 or negative (``output_padding`` may lift it).
+    torch.nn's ``ConvTranspose`` takes an ``output_size`` from there up to ``stride − 1`` more.
+
+    >>> base_geometry((1, 1, 2, 2), (1, 1, 3, 4), stride=(1, 2), padding=(1, 3)).large
+    (2, 0)
+    """
+    shapes, ndim, batch, channels, stride, dilation = _checked(
+        "conv_transpose", input_shape, weight_shape, stride, dilation, groups, bias_shape
+    )
+    small, kernel, large_channels = shapes[0][-ndim:], shapes[1][2:], shapes[1][1] * groups
+    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
+    given = padding_pairs(padding, ndim)
+    pairs = same_pairs(k_eff, stride) if isinstance(given, str) else given  # the only word left is "same"
+    base = tuple(full_size(i, s, ke) - b - e for i, s, ke, (b, e) in zip(small, stride, k_eff, pairs))
+    begin = tuple(b for b, _ in pairs)
+    return Geometry(True, batch, channels, large_channels, groups, small, base, kernel, stride, dilation, begin)
 
 
 def conv_geometry(
@@ -332,20 +339,10 @@ def conv_geometry(
     >>> conv_geometry((1, 3, 10, 10), (8, 3, 3, 3), stride=2, padding=1).output_shape
     (1, 8, 5, 5)
     """
-    input_shape = _as_shape("input shape", input_shape)
-    weight_shape = _as_shape("weight shape", weight_shape)
-    ndim, batch, channels = _spatial_rank(input_shape, weight_shape)
-    large = tuple(input_shape[-ndim:])
-    kernel = tuple(weight_shape[2:])
-    stride = per_axis("stride", stride, ndim, 1)
-    dilation = per_axis("dilation", dilation, ndim, 1)
-    if not is_int(groups):
-        raise TConvTypeError(f"groups must be an int; got {groups!r}")
-    _check_channels("conv", input_shape, weight_shape, groups, bias_shape, weight_shape[0])
-    if batch is not None and batch < 0 or any(n < 1 for n in large) or channels < 1:
-        raise TConvError(
-            f"input of shape {input_shape} must have at least one channel and one element on every spatial axis"
-        )
+    shapes, ndim, batch, channels, stride, dilation = _checked(
+        "conv", input_shape, weight_shape, stride, dilation, groups, bias_shape
+    )
+    large, kernel, weight_shape = shapes[0][-ndim:], shapes[1][2:], shapes[1]
     k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
     given = padding_pairs(padding, ndim)
     pairs = conv_same_pairs(large, k_eff, stride) if isinstance(given, str) else given

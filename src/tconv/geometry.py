@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["Geometry", "effective_kernel", "full_size", "conv_size", "taps_per_phase"]
+__all__ = ["Geometry", "effective_kernel", "full_size", "conv_size", "taps_per_phase", "same_pairs", "conv_same_pairs"]
 
 
 # ---- the size formulas, per axis ---------------------------------------------------------------
@@ -80,6 +80,29 @@ def taps_per_phase(k: int, s: int, d: int) -> tuple[int, ...]:
     for t in range(k):
         counts[t * d % s] += 1
     return tuple(counts)
+
+
+def same_pairs(k_eff, stride) -> tuple[tuple[int, int], ...]:
+    """TensorFlow's ``"same"`` for a transposed convolution: the crops ``(b, e)`` that give ``o = i·s``.
+
+    The total crop is ``T = F − i·s = k_eff − s``, split with the smaller half at the start. When
+    ``k_eff < s``, ``T < 0``: nothing is cropped at the start and ``−T`` zeros are appended at the end.
+
+    >>> same_pairs((3, 2), (2, 3))
+    ((0, 1), (0, -1))
+    """
+    return tuple((max(ke - s, 0) // 2, (ke - s) - max(ke - s, 0) // 2) for ke, s in zip(k_eff, stride))
+
+
+def conv_same_pairs(n, k_eff, stride) -> tuple[tuple[int, int], ...]:
+    """TensorFlow's ``"same"`` for a convolution: ``o = ⌈n/s⌉``, total padding
+    ``P = max((o−1)·s + k_eff − n, 0)``, ``b = ⌊P/2⌋`` at the start and the rest at the end.
+
+    >>> conv_same_pairs((10,), (3,), (2,))
+    ((0, 1),)
+    """
+    totals = (max((-(-m // s) - 1) * s + ke - m, 0) for m, ke, s in zip(n, k_eff, stride))
+    return tuple((t // 2, t - t // 2) for t in totals)
 
 
 @dataclass(frozen=True)

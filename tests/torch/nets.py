@@ -2,9 +2,10 @@
 
 :func:`compare` builds a model twice from one seed (not by ``deepcopy``: PyTorch cannot deepcopy a
 layer wrapped by the old ``torch.nn.utils.weight_norm``), swaps tconv into one, runs a forward and a
-backward pass through both in float64, and returns the largest relative difference over the
-output, the input's gradient and every parameter's gradient — after checking that both models have
-the same parameters and that each ``state_dict`` loads into the other.
+backward pass through both in float64, and returns the model's largest difference over the output,
+the input's gradient and every parameter's gradient (:func:`difference`: relative to one scale for
+the whole model) — after checking that both models have the same parameters and that each
+``state_dict`` loads into the other.
 """
 
 from __future__ import annotations
@@ -126,6 +127,22 @@ def hooked():
     return nn.Sequential(nn.Conv2d(3, 3, 1), up)
 
 
+class NormedUp(nn.Module):
+    """An up-sampling step as MONAI's BasicUNet has it: a convolution with a bias right before an
+    instance norm, which subtracts every channel's mean — so that bias's gradient is analytically
+    zero, and computed as rounding noise (~1e-16) that differs between any two summation orders."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1)
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        return self.out(nn.functional.leaky_relu(self.norm(self.conv(self.up(x))), 0.1))
+
+
 def outputs_and_gradients(model, x):
     """Output, input gradient and parameter gradients of one pass, with an uneven output gradient."""
     x = x.clone().requires_grad_()
@@ -136,18 +153,42 @@ def outputs_and_gradients(model, x):
 
 
 def relative(a, b) -> float:
-    """max |a − b| / max |b| (0 for two empty or two absent tensors)."""
+    """max |a − b| / max |b| for one tensor (0 for two empty or two absent tensors)."""
     if a is None or b is None:
         assert a is None and b is None
         return 0.0
-    scale = b.abs().max().item()
-    return (a - b).abs().max().item() / scale if scale else (a - b).abs().max().item()
+    scale = b.abs().max().item() if b.numel() else 0.0
+    worst = (a - b).abs().max().item() if b.numel() else 0.0
+    return worst / scale if scale else worst
 
 
-def compare(make, x, *, train=False, **swap):
-    """The largest relative difference, unswapped vs swapped, over output and every gradient (float64).
+def difference(ours, theirs) -> float:
+    """A model's largest difference: max |a − b| over every pair of tensors, divided by one scale,
+    the largest |b| over all of them (``theirs`` is the reference; absent tensors pair with absent).
 
-    ``make()`` builds the model; it is called twice after the same seed."""
+    One scale for the model, not one per tensor: a gradient that is analytically zero (:class:`NormedUp`)
+    is rounding noise in both models, and noise divided by noise is of order 1 however right both
+    are. Against the model's scale an error stays visible unless it is smaller than ``tolerance ·
+    scale``; a tensor can only hide one if all its values are that small (indistinguishable from 0).
+
+    >>> theirs = [torch.tensor([1.0, -2.0]), torch.tensor([-1e-16])]  # an output, a gradient that is 0
+    >>> ours = [torch.tensor([1.0, -2.0]), torch.tensor([3e-16])]
+    >>> f"{relative(ours[1], theirs[1]):.0f} per tensor, {difference(ours, theirs):.0e} for the model"
+    '4 per tensor, 2e-16 for the model'
+    """
+    pairs = list(zip(ours, theirs, strict=True))
+    for a, b in pairs:
+        assert (a is None) == (b is None) and (a is None or a.shape == b.shape)
+    pairs = [(a, b) for a, b in pairs if a is not None and a.numel()]
+    scale = max((b.abs().max().item() for _, b in pairs), default=0.0)
+    worst = max(((a - b).abs().max().item() for a, b in pairs), default=0.0)
+    return worst / scale if scale else worst
+
+
+def compare(make, x, *, train=False, tamper=None, **swap):
+    """The model's largest difference (:func:`difference`), unswapped vs swapped, over output and
+    every gradient (float64). ``make()`` builds the model; it is called twice after the same seed.
+    ``tamper(model)``, if given, alters the swapped model before the pass (the tests of the test)."""
     models = []
     for _ in range(2):
         torch.manual_seed(0)
@@ -157,9 +198,11 @@ def compare(make, x, *, train=False, **swap):
     assert report.swapped, "nothing was swapped"
     assert all(isinstance(m, tt.ConvTranspose1d | tt.ConvTranspose2d | tt.ConvTranspose3d) for m in _conv_t(ours))
     assert ours.state_dict().keys() == theirs.state_dict().keys()
+    if tamper is not None:
+        tamper(ours)
     (y0, g0, p0), (y1, g1, p1) = outputs_and_gradients(theirs, x), outputs_and_gradients(ours, x)
     assert p0.keys() == p1.keys()
-    worst = max([relative(y1, y0), relative(g1, g0), *(relative(p1[n], p0[n]) for n in p0)])
+    worst = difference([y1, g1, *(p1[n] for n in p0)], [y0, g0, *p0.values()])
     ours.load_state_dict(theirs.state_dict())  # both ways
     theirs.load_state_dict(ours.state_dict())
     return worst

@@ -18,7 +18,7 @@ import os
 import sys
 
 from tconv.bench import harness, layers, report
-from tconv.errors import TConvError
+from tconv.errors import TConvError, needs_torch
 from tconv.examples import LAYERS
 from tconv.methods import METHODS
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _torch_layer(args: argparse.Namespace, repeat: int) -> int:
     if importlib.util.find_spec("torch") is None:
-        raise TConvError("--torch-layer needs torch (pip install 'tconv[torch]')")
+        raise TConvError(needs_torch("--torch-layer"))
     from tconv.bench import torch_layer
 
     if args.layer:

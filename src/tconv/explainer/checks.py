@@ -20,6 +20,7 @@ import numpy as np
 from tconv.api import conv, conv_transpose
 from tconv.arguments import transpose_geometry
 from tconv.arrays import window
+from tconv.errors import TORCH_INSTALL
 from tconv.explainer.records import AdjointStep, OrthonormalDemo, TorchCheck
 from tconv.explainer.steps import MAX_MATRIX_ENTRIES
 from tconv.geometry import Geometry
@@ -65,7 +66,7 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
     except ImportError:
         return TorchCheck(
             False,
-            reason="not installed, so not checked against it (pip install 'tconv[torch]')",
+            reason=f"not installed, so not checked against it ({TORCH_INSTALL})",
             call=torch_call(g),
         )
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]

@@ -1,6 +1,7 @@
 """tconv on PyTorch: differentiable functions, drop-in layers, a model swapper, up-sampling layers.
 
-Importing ``tconv.torch`` imports torch (``import tconv`` does not). The computation is the core's
+Importing ``tconv.torch`` imports torch (``import tconv`` does not; without torch it raises
+``ModuleNotFoundError`` with the install hint, ``pip install 'tconv[torch]'``). The computation is the core's
 own: its methods run on torch tensors through the array API, on any device, in float16, bfloat16,
 float32 and float64, and the backward pass is the adjoint, differentiable to any order.
 
@@ -19,12 +20,23 @@ operators (``torch.ops.tconv.*``, :mod:`tconv.torch.ops`), so ``torch.compile(fu
 layers against ``torch.nn``; ``docs/torch.md`` tells the whole story.
 """
 
-from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation
-from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose
-from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_
-from tconv.torch.onnx_export import export_onnx, onnx_translations
-from tconv.torch.swap import SwapReport, swap_conv_transpose
-from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle
+from tconv.errors import needs_torch
+
+try:
+    import torch  # noqa: F401
+except ModuleNotFoundError as err:
+    if err.name != "torch":  # torch is there but broken: its own error says more
+        raise
+    # The CLI's hint, in one line, instead of a bare "No module named 'torch'". Still a
+    # ModuleNotFoundError naming torch, so `except ImportError` and pytest.importorskip still work.
+    raise ModuleNotFoundError(needs_torch("tconv.torch"), name="torch") from None
+
+from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation  # noqa: E402
+from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose  # noqa: E402
+from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_  # noqa: E402
+from tconv.torch.onnx_export import export_onnx, onnx_translations  # noqa: E402
+from tconv.torch.swap import SwapReport, swap_conv_transpose  # noqa: E402
+from tconv.torch.upsample import ResizeConv, SubPixelConv, icnr_, pixel_shuffle  # noqa: E402
 
 __all__ = [
     "conv_transpose",

@@ -36,13 +36,26 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.autograd import forward_ad
 
-from tconv.errors import TConvError
+from tconv.errors import TORCH_INSTALL, TConvError
 from tconv.torch import kernels, ops
 from tconv.torch.gemm import BUDGET
 from tconv.torch.kernels import CONV_METHODS
 
 __all__ = ["ConvTranspose", "Conv", "WeightCorrelation", "conv_transpose", "conv", "weight_correlation", "CONV_METHODS"]
+
+
+# torch.func.jvp and torch.autograd.forward_ad keep their nesting in module globals that no public
+# API exposes (torch._functorch.eager_transforms.JVP_NESTING, torch.autograd.forward_ad._current_level;
+# present in torch 2.13, which tconv is tested with). They are read at each traced call, as they
+# change when transforms nest; here only their presence is checked, once. Without them, tracing
+# tconv's layers raises (in _traced) rather than risk dropping a tangent silently.
+try:
+    from torch._functorch import eager_transforms as _jvp_state
+except ImportError:  # pragma: no cover - a torch that moved it
+    _jvp_state = None
+_FORWARD_MODE_READABLE = hasattr(_jvp_state, "JVP_NESTING") and hasattr(forward_ad, "_current_level")
 
 
 def _traced() -> bool:
@@ -52,11 +65,14 @@ def _traced() -> bool:
     would silently drop the tangent, so it is refused instead."""
     if not (torch.compiler.is_compiling() or torch.jit.is_tracing()):
         return False
-    # torch.func.jvp and torch.autograd.forward_ad keep their nesting in these module globals.
-    from torch._functorch import eager_transforms
-    from torch.autograd import forward_ad
-
-    if eager_transforms.JVP_NESTING > 0 or forward_ad._current_level >= 0:
+    if not _FORWARD_MODE_READABLE:
+        raise TConvError(
+            f"torch {torch.__version__} does not have the forward-mode AD state tconv reads to keep a traced call "
+            "correct (torch._functorch.eager_transforms.JVP_NESTING, torch.autograd.forward_ad._current_level): "
+            "run tconv's layers without torch.compile, torch.export or torch.jit.trace, or use a torch in the "
+            f"range the 'torch' extra gives ({TORCH_INSTALL})"
+        )
+    if _jvp_state.JVP_NESTING > 0 or forward_ad._current_level >= 0:
         raise TConvError(
             "forward-mode AD (torch.func.jvp, jacfwd, torch.autograd.forward_ad) inside torch.compile, "
             "torch.export or torch.jit.trace is not supported: PyTorch's operator registry has no forward-mode "
@@ -103,13 +119,18 @@ def _shared_columns(large, kernel, tail, both_needed: bool):
         return ops.columns(large, kernel, *tail.geometry())
 
 
+# Whether a tensor is a torch.func wrapper (inside vmap, grad or jvp): no public API says so. A torch
+# without this function never takes the fused backward: the differentiable maps are right for any tensor.
+_functorch_wrapped = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
+
+
 def _plain(*tensors) -> bool:
     """Whether a backward may call the kernels directly rather than through the differentiable
     maps: no graph being built (``create_graph=False``), no trace, no ``torch.func`` transform,
     plain tensors of one dtype."""
-    if torch.is_grad_enabled() or _traced():
+    if torch.is_grad_enabled() or _traced() or _functorch_wrapped is None:
         return False
-    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    wrapped = _functorch_wrapped
     return all(
         type(t) in (torch.Tensor, torch.nn.Parameter) and not wrapped(t) and t.dtype == tensors[0].dtype
         for t in tensors
@@ -279,10 +300,11 @@ def _register(op, backward, bias_at: int | None):
     def setup_context(ctx, inputs, output):
         bias = inputs[bias_at] if bias_at is not None else None
         _save(ctx, inputs[0], inputs[1], bias, ops.Tail.of(*inputs[-7:]), output)
+        ctx.arguments = len(inputs)
 
     def op_backward(ctx, grad):
         grads = backward(ctx, grad)
-        return (*grads, *(None,) * (len(op._opoverload._schema.arguments) - len(grads)))
+        return (*grads, *(None,) * (ctx.arguments - len(grads)))  # no gradient for the geometry tail
 
     op.register_autograd(op_backward, setup_context=setup_context)
 

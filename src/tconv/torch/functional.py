@@ -116,15 +116,34 @@ def conv_transpose(
         dilation,
         output_size=output_size,
         bias_shape=None if bias is None else bias.shape,
+        allow_empty=padding_mode == "zeros",  # torch.nn's empty outputs; a padding mode has no cells to fill
     )
     if padding_mode != "zeros":
         return _transpose_with_mode(x, weight, bias, g, padding_mode, method)
+    if 0 in g.large:
+        return _empty_transpose(x, weight, bias, g, method)
+    return _transpose(x, weight, bias, g, method)
+
+
+def _transpose(x, weight, bias, g: Geometry, method: str):
+    """The transposed convolution of a checked, non-empty geometry by ``method``."""
     if method == "native":
         return _native_transpose(x, weight, bias, g)
     xb, gb = _batched(x, g)
     methods = (choose(gb)[0] if method == "auto" else method, "gemm")
     y = autograd.conv_transpose(xb, weight, bias, geometry_tail(gb, methods))
     return y if g.batch is not None else y[0]
+
+
+def _empty_transpose(x, weight, bias, g: Geometry, method: str):
+    """torch.nn's output with a spatial size of 0 (the crop takes all of ``F``): the empty slice of
+    the one-cell window ``[0, 1)`` on those axes. It stays on autograd's graph through the same
+    operators, so the gradients are torch.nn's — zeros for input and weight, the empty sum (zeros)
+    for the bias — in every mode of differentiation and under every transform."""
+    one = dataclasses.replace(
+        g, large=tuple(o or 1 for o in g.large), begin=tuple(b if o else 0 for o, b in zip(g.large, g.begin))
+    )
+    return _transpose(x, weight, bias, one, method)[(..., *(slice(None) if o else slice(0, 0) for o in g.large))]
 
 
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, padding_mode="zeros", method="auto"):

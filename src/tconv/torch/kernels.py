@@ -37,6 +37,7 @@ __all__ = [
     "weight_correlation",
     "columns",
     "memory_format",
+    "dense_format",
     "fresh",
     "result_dtype",
     "accumulation_dtype",
@@ -55,13 +56,40 @@ def memory_format(*tensors) -> torch.memory_format:
     CPU fallback kernel, which ATen picks for float64 and for some small shapes instead of oneDNN,
     returns contiguous output whatever the input; tconv keeps the input's format there too.)
     """
-    from torch._prims_common import suggest_memory_format  # the stride test ATen applies, in Python
-
     for t in tensors:
-        fmt = suggest_memory_format(t)
+        fmt = _suggest_memory_format(t)
         if fmt != torch.contiguous_format:
             return fmt
     return torch.contiguous_format
+
+
+def dense_format(t: torch.Tensor) -> torch.memory_format:
+    """ATen's ``suggest_memory_format`` from public calls: channels-last when ``t`` has exactly the
+    channels-last strides and not also the default ones (ATen's tie-break on axes of size 1), or is
+    dense channels-last but not dense by default. It agrees with ATen on dense tensors; on other
+    strides (a slice) it may say contiguous where ATen says channels-last — the output's strides,
+    never its values, would then differ from torch.nn's."""
+    channels_last = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
+    if channels_last is None:
+        return torch.contiguous_format
+    default, last = _strides(t.shape, range(t.dim() - 1, -1, -1)), _strides(t.shape, (1, *range(t.dim() - 1, 1, -1), 0))
+    if t.stride() == last != default or (t.is_contiguous(memory_format=channels_last) and not t.is_contiguous()):
+        return channels_last
+    return torch.contiguous_format
+
+
+def _strides(shape, order) -> tuple[int, ...]:
+    """The strides of a dense tensor of ``shape`` whose axes, fastest first, are ``order``."""
+    strides, step = [0] * len(shape), 1
+    for axis in order:
+        strides[axis], step = step, step * max(shape[axis], 1)
+    return tuple(strides)
+
+
+try:  # the stride test ATen applies, in Python: private, so dense_format stands in for a torch without it
+    from torch._prims_common import suggest_memory_format as _suggest_memory_format
+except ImportError:  # pragma: no cover - a torch that moved it
+    _suggest_memory_format = dense_format
 
 
 def fresh(y: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
@@ -76,7 +104,8 @@ def fresh(y: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
         return torch.empty(y.shape, dtype=y.dtype, device=y.device, memory_format=fmt).copy_(y)
     # Dense already (a reshape of a product, a canvas kept whole): detach() is the same storage
     # without the view relation, so nothing is copied.
-    return y.detach() if y._is_view() else y
+    is_view = getattr(y, "_is_view", None)  # undocumented; without it detach() is right for any y, view or not
+    return y.detach() if is_view is None or is_view() else y
 
 
 # ---- the forward computations, in the compute dtype (float16/bfloat16 accumulate in float32) -----

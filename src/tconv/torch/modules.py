@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from tconv.arguments import padding_pairs, transpose_geometry
+from tconv.arguments import base_geometry, padding_pairs
 from tconv.errors import TConvError, TConvTypeError
 from tconv.methods import check_method
 from tconv.padding_modes import check_mode
@@ -94,7 +94,9 @@ class ConvTransposeNd:
 
     def _output_padding_for(self, input, output_size) -> tuple[int, ...]:
         """torch.nn's ``_output_padding``: ``output_size`` (spatial sizes, or the whole shape) as
-        ``output_padding``, refused unless ``0 ≤ output_padding < stride`` on every axis."""
+        ``output_padding``, refused unless ``0 ≤ output_padding < stride`` on every axis, counted from
+        the output at ``output_padding=0`` (:func:`~tconv.arguments.base_geometry`), which may be
+        empty or negative: a size below 0 is then refused by :func:`conv_transpose`, as by torch.nn."""
         nd = len(self.kernel_size)
         size = tuple(int(n) for n in output_size)
         if len(size) == input.ndim:  # torch.nn also takes ([N,] C_out, *spatial) and reads the spatial part
@@ -103,22 +105,20 @@ class ConvTransposeNd:
             raise TConvError(
                 f"output_size={tuple(output_size)} must have {nd} or {input.ndim} elements (got {len(size)})"
             )
-        smallest = transpose_geometry(
-            input.shape, self.weight.shape, self.stride, self.padding, 0, self.groups, self.dilation
-        ).large
-        if not all(0 <= o - n < s for o, n, s in zip(size, smallest, self.stride)):
-            ranges = ", ".join(f"{n}..{n + s - 1}" for n, s in zip(smallest, self.stride))
+        smallest = base_geometry(input.shape, self.weight.shape, self.stride, self.padding, self.groups, self.dilation)
+        if not all(0 <= o - n < s for o, n, s in zip(size, smallest.large, self.stride)):
+            ranges = ", ".join(f"{n}..{n + s - 1}" for n, s in zip(smallest.large, self.stride))
             raise TConvError(
                 f"output_size={size} is out of range: for an input of spatial size {tuple(input.shape[-nd:])} "
                 f"torch.nn's ConvTranspose{nd}d accepts {ranges} on each axis (output_padding < stride={self.stride})"
             )
-        return tuple(o - n for o, n in zip(size, smallest))
+        return tuple(o - n for o, n in zip(size, smallest.large))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, method={self.method!r}"
 
     @classmethod
-    def from_torch(cls, layer: nn.modules.conv._ConvTransposeNd, method="auto"):
+    def from_torch(cls, layer: nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d, method="auto"):
         """A tconv copy of ``layer``: a deep copy (weights, device, dtype, training mode, hooks,
         parametrizations and weight-norm hooks all carried), converted by :func:`convert_`."""
         if _TCONV.get(_plain_class(layer)) is not cls:

@@ -22,9 +22,10 @@ __all__ = ["onnx_translations", "export_onnx"]
 
 def onnx_translations() -> dict:
     """``{operator: translation}`` for ``torch.onnx.export(..., custom_translation_table=...)``."""
+    import torch
     from onnxscript import opset18 as op
 
-    from tconv.torch import ops  # the operators, registered on import
+    from tconv.torch import ops  # noqa: F401  (registers the operators torch.ops.tconv.* on import)
 
     def conv_transpose(x, weight, bias, stride, dilation, begin, end, groups, method, conv_method):
         inputs = (x, weight) if bias is None else (x, weight, bias)
@@ -53,7 +54,8 @@ def onnx_translations() -> dict:
             group=groups,
         )
 
-    return {ops.conv_transpose._opoverload: conv_transpose, ops.conv._opoverload: conv}
+    # The exporter's table is keyed by OpOverload: torch.ops.tconv.<name>.default is the public name of each.
+    return {torch.ops.tconv.conv_transpose.default: conv_transpose, torch.ops.tconv.conv.default: conv}
 
 
 def export_onnx(model, args, f=None, **kwargs):

@@ -33,6 +33,10 @@ from tconv.torch.modules import ConvTransposeNd, convert_, convertible
 __all__ = ["swap_conv_transpose", "SwapReport", "SwapEntry"]
 
 _TORCH_LAYERS = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+# torch.nn's private base of the three, so that subclasses of it are reported too; the three public
+# classes if a torch lacks it. The hook dictionaries below are nn.Module's private attributes, read
+# (with an empty default) only to describe a layer in the report.
+_BASE = getattr(nn.modules.conv, "_ConvTransposeNd", _TORCH_LAYERS)
 _HOOKS = {
     "forward pre-hook": "_forward_pre_hooks",
     "forward hook": "_forward_hooks",
@@ -76,9 +80,9 @@ def _carried(layer) -> str:
     if parametrize.is_parametrized(layer):
         for name, plist in layer.parametrizations.items():
             notes.append(f"parametrized {name} ({', '.join(type(p).__name__ for p in plist)})")
-    pre = list(layer._forward_pre_hooks.values())
+    pre = list(getattr(layer, "_forward_pre_hooks", {}).values())
     notes += [f"{type(h).__name__} hook on {h.name}" for h in pre if isinstance(h, (WeightNorm, SpectralNorm))]
-    others = {k: len(getattr(layer, a)) for k, a in _HOOKS.items()}
+    others = {k: len(getattr(layer, a, {})) for k, a in _HOOKS.items()}
     others["forward pre-hook"] -= sum(isinstance(h, (WeightNorm, SpectralNorm)) for h in pre)
     notes += [f"{n} {k}{'s' * (n > 1)}" for k, n in others.items() if n]
     frozen = [n for n, p in layer.named_parameters() if not p.requires_grad]
@@ -94,9 +98,7 @@ def _why_left(layer) -> str | None:
     if isinstance(layer, nn.modules.lazy.LazyModuleMixin) and layer.has_uninitialized_params():
         return "lazy layer not yet initialised: run one forward pass, then swap"
     if not convertible(layer):
-        base = next(
-            c.__name__ for c in type(layer).__mro__ if c in _TORCH_LAYERS or c is nn.modules.conv._ConvTransposeNd
-        )
+        base = next(c.__name__ for c in type(layer).__mro__ if c in _TORCH_LAYERS or c is _BASE)
         return f"a subclass of torch.nn.{base}: its own forward may differ, so it keeps it"
     return None
 
@@ -123,7 +125,7 @@ def swap_conv_transpose(model: nn.Module, *, method="auto", report: bool = False
     names: dict[int, list[str]] = {}
     layers: dict[int, nn.Module] = {}
     for name, module in model.named_modules(remove_duplicate=False):
-        if isinstance(module, (*_TORCH_LAYERS, nn.modules.conv._ConvTransposeNd)):
+        if isinstance(module, (*_TORCH_LAYERS, _BASE)):
             names.setdefault(id(module), []).append(name)
             layers[id(module)] = module
     swapped, left = [], []
