@@ -159,3 +159,20 @@ def test_energy_of_real_digits_and_the_data_path():
     # Bilinear up, then 2×2 mean down, is a mild blur: [1/8, 3/4, 1/8] per axis, not the identity.
     back = from_unit(downsample2_mean(digits.images[:, 0]))
     assert np.abs(back - digits.images8).mean() < 1.5
+
+
+@pytest.mark.slow
+def test_the_quick_run_as_the_docs_show_it(quick_study):
+    """``tconv study --quick`` end to end, in its own process with its default threads: four
+    up-samplers trained, each measured, every picture written. Untrained, both transposed
+    convolutions put more of their output on the checkerboard frequencies than ICNR sub-pixel."""
+    from tconv.study.model import UPSAMPLERS
+
+    results = {r["upsampler"]: r for r in quick_study.document["results"]}
+    assert list(results) == list(UPSAMPLERS)
+    for r in results.values():
+        assert 0 <= r["checkerboard_trained"] <= 1 and 0 < r["quality"] <= 1 and r["final_loss"] > 0
+    for name in ("transposed-k4s2", "transposed-k3s2"):
+        assert results[name]["checkerboard_init"] > results["subpixel-icnr"]["checkerboard_init"]
+    for name in PNGS + [f"samples_{u}.png" for u in UPSAMPLERS]:
+        _check_png(quick_study.out / name)

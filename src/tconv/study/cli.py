@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import pathlib
 import sys
 
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=_positive_int,
         metavar="T",
-        help="torch CPU threads (default: torch's choice; 1 is faster on cores other jobs are using)",
+        help="torch CPU threads (default: torch's choice, its idle threads waiting passively)",
     )
 
 
@@ -101,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"tconv study: needs {', '.join(missing)}: {INSTALL_HINT}", file=sys.stderr)
         return 2
+    if args.threads is None and "torch" not in sys.modules:
+        # torch's OpenMP threads spin-wait between parallel regions; on cores that other jobs are
+        # using, that spinning made --quick several times slower than one thread (docs/study.md).
+        # Waiting passively keeps torch's threads without the spinning. Set before torch loads
+        # OpenMP, in this command's own process; a value the user exported wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from .experiment import FULL, QUICK, run_study
