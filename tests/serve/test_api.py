@@ -31,9 +31,31 @@ def test_api_is_the_cli_json(server, query, capsys):
     assert status == 200 and got == want
 
 
+DEFAULT_CASES = CASES[:2] + CASES[-2:]
+
+
+@pytest.mark.parametrize("query", DEFAULT_CASES, ids=[urlencode(q) or "no-arguments" for q in DEFAULT_CASES])
+def test_api_by_default_is_the_cli_default_json_without_torch(server, query, capsys):
+    """No torch parameter: the CLI's default, PyTorch's check not run (the CLI's JSON, byte for byte)."""
+    status, _, body = get(f"{server}/api/explain?{urlencode(query)}")
+    assert main(["explain", "--json", *(f"--{k.replace('_', '-')}={v}" for k, v in query.items())]) == 0
+    assert status == 200 and body.decode() == capsys.readouterr().out.rstrip("\n")
+    torch = json.loads(body)["steps"]["result"]["torch"]
+    assert not torch["available"] and torch["reason"].startswith("not run")
+
+
+@pytest.mark.parametrize(
+    "flags", ["torch=0", "no_torch=1", "torch=0&no_torch=1", "torch=&no_torch=yes", "no_torch=false"]
+)
+def test_torch_flags_that_do_not_ask_for_the_check_give_the_default(server, flags):
+    _, want = get_json(f"{server}/api/explain?input=1+2&kernel=1+1")
+    status, got = get_json(f"{server}/api/explain?input=1+2&kernel=1+1&{flags}")
+    assert status == 200 and got == want
+
+
 def test_api_with_torch_is_the_cli_json(server, capsys):
     pytest.importorskip("torch")
-    status, got = get_json(f"{server}/api/explain?input=1+2&kernel=1+10+100&stride=2")
+    status, got = get_json(f"{server}/api/explain?input=1+2&kernel=1+10+100&stride=2&torch=1")
     assert main(["explain", "--json", "--torch", "-x", "1 2", "-w", "1 10 100", "-s", "2"]) == 0
     assert status == 200 and got == json.loads(capsys.readouterr().out)
     assert got["steps"]["result"]["torch"]["equal"]
@@ -54,6 +76,9 @@ BAD = [
     ("example=nope", "example: 'nope' is not one of"),
     ("input=1+2+|+3+4&kernel=1+1+|+1+1+|+1+1", "kernel: 3 kernel blocks for 2 input channels"),
     ("input=1+2&kernel=1+1&groups=2", "groups"),
+    ("input=1+2&kernel=1+1&torch=1&no_torch=1", "no_torch: not allowed with torch=1"),
+    ("input=1+2&kernel=1+1&torch=maybe", "torch: 'maybe' must be 1 or 0"),
+    ("input=1+2&kernel=1+1&no_torch=2", "no_torch: '2' must be 1 or 0"),
 ]
 
 

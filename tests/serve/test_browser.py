@@ -177,6 +177,23 @@ def test_controls_are_labelled_and_keyboard_operable(browser, server):
     assert [v for _, v in output_cells(browser)] == [2, 2, 0, 0, 4, 2, 0, 0, 2]
 
 
+def test_the_pytorch_check_runs_only_when_asked_and_the_url_keeps_it(browser, server):
+    open_page(browser, server, input="1 2", kernel="1 10 100", stride="2")
+    result = "document.getElementById('result').textContent"
+    assert not browser.evaluate("document.getElementById('f-torch').checked")
+    assert "not run (tconv explain --torch" in browser.evaluate(result)  # the CLI's default, as the API's
+    browser.evaluate("document.getElementById('f-torch').click()")
+    # torch=1 in the URL; the result panel then says what PyTorch gave (or that it is not installed)
+    browser.wait_for(
+        "location.search.includes('torch=1') && document.getElementById('app').dataset.state === 'ready'"
+        " && !document.getElementById('result').textContent.includes('not run')",
+        timeout=120,  # a hang guard: the server imports torch once, which takes seconds
+    )
+    assert "PyTorch" in browser.evaluate(result) and "stride=2" in browser.evaluate("location.search")
+    open_page(browser, server, input="1 2", kernel="1 10 100", torch="1")  # the shared link keeps the check
+    assert browser.evaluate("document.getElementById('f-torch').checked")
+
+
 def test_channels_and_groups(browser, server):
     # 4 input channels in 2 groups, one output channel per group: y[1] = x[2]*w[2,0] + x[3]*w[3,0]
     q = {"input": "1 2 | 3 4 | 0 1 | 2 -1", "kernel": "1 1 | 2 0 | 1 -1 | 0 3", "groups": "2", "stride": "2"}

@@ -10,6 +10,8 @@
 * :mod:`~tconv.explainer.artifacts` — the overlap pattern behind checkerboard artifacts;
 * :mod:`~tconv.explainer.shape` — which padding gives a wanted output size;
 * :mod:`~tconv.explainer.parse` — the text notation the CLI and the web API read.
+* :mod:`~tconv.explainer.limits` — the bounds and the standard-JSON rule the CLI, ``tconv.explain`` and the
+  web API share.
 """
 
 from tconv.explainer.compute import explain

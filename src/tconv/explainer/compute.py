@@ -35,18 +35,15 @@ from tconv.errors import TConvError
 from tconv.explainer.channels import channels_step
 from tconv.explainer.checks import adjoint_step, overlap_map, torch_call, torch_check
 from tconv.explainer.explanation import Explanation
-from tconv.explainer.parse import MAX_ELEMENTS
+from tconv.explainer.limits import MAX_CHANNELS, MAX_ELEMENTS, MAX_FULL, MAX_PRODUCTS, check_bounds
 from tconv.explainer.records import ResultStep, TorchCheck
 from tconv.explainer.steps import gemm_step, matrix_step, polyphase_step, scatter_step, shape_step, zero_insert_step
 
-__all__ = ["explain", "STEP_KINDS", "MAX_CHANNELS"]
+__all__ = ["explain", "STEP_KINDS", "MAX_CHANNELS", "MAX_FULL", "MAX_PRODUCTS"]
 
 #: Every step ``explain`` can produce, in the order it produces them.
 STEP_KINDS = ("shape", "channels", "scatter", "zero_insert", "matrix", "gemm", "polyphase", "result", "adjoint")
 _METHOD_STEPS = {m: (m,) for m in METHODS} | {"all": STEP_KINDS[2:7]}
-MAX_CHANNELS = 64  # a layer explained has at most this many input and output channels
-MAX_PRODUCTS = 2**20  # input elements × kernel taps (× channels): the multiplications of one method
-MAX_FULL = 2**18  # elements of the full output F (and of the output): what one drawn grid may hold
 
 
 #: The shapes :func:`explain` takes, as its errors state them.
@@ -72,6 +69,8 @@ def _check(x: np.ndarray, w: np.ndarray, groups) -> tuple[bool, bool]:
                 f"{label} has {a.size:,} elements: the explainer takes at most {MAX_ELEMENTS:,} "
                 "(for big arrays call tconv.conv_transpose)"
             )
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            raise TConvError(f"{label} has values that are not finite (inf or nan): the explainer takes finite numbers")
     if w.ndim not in (1, 2, 3, 4):
         raise TConvError(f"kernel has shape {w.shape} ({w.ndim}-D); explain takes {SHAPES}")
     if w.ndim <= 2:
@@ -119,6 +118,7 @@ def _check_size(x, w, g) -> None:
             )
 
 
+@np.errstate(over="ignore", invalid="ignore")  # an overflow shows as inf in the steps, not as warnings on stderr
 def explain(
     input,
     kernel,
@@ -164,7 +164,10 @@ def explain(
     Raises
     ------
     TConvError
-        On bad arguments, naming the parameter, before any large allocation.
+        On bad arguments, naming the parameter, before any large allocation: a whole number past
+        :data:`tconv.explainer.limits.BOUNDS` (``stride`` at most 4,096 and 4,096 phases, ``dilation``,
+        ``padding`` and ``output_padding`` at most 1,048,576, ``groups`` at most 64), a non-finite
+        ``input`` or ``kernel``, or more than the explainer draws.
 
     >>> e = explain([1, 2], [1, 10, 100], stride=2)
     >>> e.output.tolist(), e.step("result").agree
@@ -178,7 +181,11 @@ def explain(
 
     >>> explain(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=2).output.shape
     (1, 1, 4, 4)
+
+    Values that overflow float64 are explained (as ``inf``), without a warning; their
+    :meth:`~Explanation.to_json` is refused, since JSON cannot carry them.
     """
+    check_bounds(dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups))
     given, w = np.asarray(input), np.asarray(kernel)
     channelled, batched = _check(given, w, groups)
     x = given[0] if batched else given  # a layer's input (C_in, *spatial), or one channel

@@ -7,11 +7,11 @@ page of ``tconv serve`` (``_repr_html_``: the same script and style, with the JS
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from tconv.explainer.limits import strict_json
 from tconv.explainer.records import ChannelsStep, Step, plain
 from tconv.geometry import Geometry
 
@@ -123,9 +123,16 @@ class Explanation:
             }
         )
 
-    def to_json(self, indent=None) -> str:
-        """The JSON of ``tconv explain --json`` (and of ``GET /api/explain``)."""
-        return json.dumps(self.to_dict(), indent=indent)
+    def to_json(self, indent: int | None = None) -> str:
+        """The JSON of ``tconv explain --json`` (and of ``GET /api/explain``): standard JSON only.
+
+        Raises
+        ------
+        TConvError
+            When a value overflowed float64 (``inf`` or ``nan``, which JSON cannot carry), naming
+            the cause (:func:`tconv.explainer.limits.strict_json`).
+        """
+        return strict_json(self.to_dict(), self.output, indent=indent)
 
     def text(self, colour: bool = False, sections=None, width: int | None = None) -> str:
         """The terminal text (:func:`tconv.explainer.text.render`)."""

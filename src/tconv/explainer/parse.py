@@ -20,10 +20,9 @@ import re
 import numpy as np
 
 from tconv.errors import TConvError
+from tconv.explainer.limits import MAX_ELEMENTS, check_bounds
 
 __all__ = ["parse_matrix", "parse_channels", "parse_per_axis", "parse_padding", "MAX_ELEMENTS"]
-
-MAX_ELEMENTS = 65536  # input or kernel: beyond this, explaining is not reading any more
 
 
 def _number(token: str, name: str):
@@ -152,7 +151,8 @@ def explain_arguments(values, cli: bool = True) -> dict:
     ``values`` maps the API's names (:data:`OPTIONS`, ``output_padding``) to text or ``None``; errors
     name the option as the caller spells it (``--output-padding`` on the command line,
     ``output_padding`` in a URL). Without ``input`` and ``kernel`` a built-in example is explained
-    (the learner's by default); its arguments can still be overridden.
+    (the learner's by default); its arguments can still be overridden. The whole numbers are
+    bounded here (:func:`tconv.explainer.limits.check_bounds`), so that a mistake names the option.
 
     >>> a = explain_arguments({"input": "1 2", "kernel": "1 1", "stride": "2"}, cli=False)
     >>> a["input"].tolist(), a["stride"], a["padding"]
@@ -160,6 +160,9 @@ def explain_arguments(values, cli: bool = True) -> dict:
     >>> explain_arguments({"input": "1 2"}, cli=False)
     Traceback (most recent call last):
     tconv.errors.TConvError: kernel: give both input and kernel, or neither (for a built-in example)
+    >>> explain_arguments({"input": "1", "kernel": "1", "stride": "99999999999"})
+    Traceback (most recent call last):
+    tconv.errors.TConvError: --stride: 99999999999 is too large: at most 4,096 (the polyphase step draws one sub-kernel per phase, stride₁ × stride₂ phases)
     """
     from tconv.examples import EXAMPLES, LEARNER
 
@@ -196,6 +199,7 @@ def explain_arguments(values, cli: bool = True) -> dict:
     out["groups"] = 1 if groups is None else parse_per_axis(groups, label("groups"))
     if not isinstance(out["groups"], int) or out["groups"] < 1:
         raise TConvError(f"{label('groups')}: {groups!r} must be one positive whole number")
+    check_bounds(out, label)
     out["method"] = get("method") or "all"
     if x is not None and ("|" in x or "|" in w) or out["groups"] != 1:
         out["input"], out["kernel"] = _as_layer(out["input"], out["kernel"], "|" in str(x), "|" in str(w), label)

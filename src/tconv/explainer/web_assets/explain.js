@@ -284,7 +284,10 @@
     }
     const method = el("select", { id: "f-method", name: "method" }, METHODS.map((m) => el("option", { value: m, text: m })));
     inputs.method = method;
-    form.append(el("div", { class: "field" }, el("label", { for: "f-method", text: "method" }), method));
+    // PyTorch's check runs only when asked (torch=1), as `tconv explain --torch`: importing torch takes seconds.
+    const torch = el("input", { type: "checkbox", id: "f-torch", name: "torch", title: "torch=1: also run PyTorch's conv_transpose on the same numbers and compare (imports torch: seconds)" });
+    form.append(el("div", { class: "field" }, el("label", { for: "f-method", text: "method" }), method,
+      el("label", { class: "check", for: "f-torch" }, torch, "PyTorch check")));
     root.append(form, status, el("div", { class: "panels" }));
     if (!opts.api) {
       form.hidden = true;
@@ -318,6 +321,7 @@
       timer = setTimeout(() => {
         const q = new URLSearchParams();
         for (const [k, f] of Object.entries(inputs)) if (f.value.trim() !== "") q.set(k, f.value.trim());
+        if (torch.checked) q.set("torch", "1");
         history.replaceState(null, "", "?" + q.toString());
         root.dataset.state = "loading";
         load(q, false);
@@ -326,6 +330,7 @@
     form.addEventListener("submit", (ev) => ev.preventDefault());
     const q = new URLSearchParams(location.search);
     for (const [k, f] of Object.entries(inputs)) if (q.has(k)) f.value = q.get(k);
+    torch.checked = ["1", "true", "yes", "on"].includes((q.get("torch") || "").trim().toLowerCase());
     load(q, true);
   }
   window.tconvExplain = { mount };
