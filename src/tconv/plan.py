@@ -171,22 +171,28 @@ def plan_geometry(
     padding_mode
         As in :func:`tconv.conv_transpose` (checked against the geometry here).
     """
+    dtype_name, itemsize = _dtype_info(dtype)
     try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
-        return _cached_plan(g, method, dtype, numpy, padding_mode)
-    except TypeError:  # an unhashable dtype object
-        return _plan(g, method, dtype, numpy, padding_mode)
+        return _cached_plan(g, method, dtype_name, itemsize, numpy, padding_mode)
+    except TypeError:  # an unhashable padding_mode: _plan refuses it
+        return _plan(g, method, dtype_name, itemsize, numpy, padding_mode)
 
 
-def _plan(g: Geometry, method: str, dtype: Any, numpy: bool, padding_mode: str) -> Plan:
+def _dtype_info(dtype: Any) -> tuple[str, int]:
+    """``(name, itemsize)`` of a NumPy dtype or its name, or of another library's dtype (the plan's
+    cache is keyed on these, not on dtype objects, which compare across libraries only with warnings)."""
+    try:
+        np_dtype = np.dtype(dtype)
+        return np_dtype.name, np_dtype.itemsize
+    except TypeError:  # a torch dtype, say
+        return str(dtype), int(getattr(dtype, "itemsize", 4))
+
+
+def _plan(g: Geometry, method: str, dtype_name: str, itemsize: int, numpy: bool, padding_mode: str) -> Plan:
     methods.check_method(method)
     computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
     g_call, g = g, computed
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
-    try:
-        np_dtype = np.dtype(dtype)
-        dtype_name, itemsize = np_dtype.name, np_dtype.itemsize
-    except TypeError:  # a torch dtype, say
-        dtype_name, itemsize = str(dtype), int(getattr(dtype, "itemsize", 4))
     arrangement = gemm_numpy.plan(g) if name == "gemm" and numpy else None
     predicted = tuple(sorted(cost.predict(g).items(), key=lambda kv: kv[1])) if arrangement else ()
     return Plan(
