@@ -289,16 +289,16 @@ def base_geometry(
     >>> base_geometry((1, 1, 2, 2), (1, 1, 3, 4), stride=(1, 2), padding=(1, 3)).large
     (2, 0)
     """
-    shapes, ndim, batch, channels, stride, dilation = _checked(
+    shapes, ndim, batch, channels, strides, dilations = _checked(
         "conv_transpose", input_shape, weight_shape, stride, dilation, groups, bias_shape
     )
     small, kernel, large_channels = shapes[0][-ndim:], shapes[1][2:], shapes[1][1] * groups
-    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
+    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilations))
     given = padding_pairs(padding, ndim)
-    pairs = same_pairs(k_eff, stride) if isinstance(given, str) else given  # the only word left is "same"
-    base = tuple(full_size(i, s, ke) - b - e for i, s, ke, (b, e) in zip(small, stride, k_eff, pairs))
+    pairs = same_pairs(k_eff, strides) if isinstance(given, str) else given  # the only word left is "same"
+    base = tuple(full_size(i, s, ke) - b - e for i, s, ke, (b, e) in zip(small, strides, k_eff, pairs))
     begin = tuple(b for b, _ in pairs)
-    return Geometry(True, batch, channels, large_channels, groups, small, base, kernel, stride, dilation, begin)
+    return Geometry(True, batch, channels, large_channels, groups, small, base, kernel, strides, dilations, begin)
 
 
 def conv_geometry(
@@ -339,21 +339,21 @@ def conv_geometry(
     >>> conv_geometry((1, 3, 10, 10), (8, 3, 3, 3), stride=2, padding=1).output_shape
     (1, 8, 5, 5)
     """
-    shapes, ndim, batch, channels, stride, dilation = _checked(
+    shapes, ndim, batch, channels, strides, dilations = _checked(
         "conv", input_shape, weight_shape, stride, dilation, groups, bias_shape
     )
     large, kernel, weight_shape = shapes[0][-ndim:], shapes[1][2:], shapes[1]
-    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
+    k_eff = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilations))
     given = padding_pairs(padding, ndim)
-    pairs = conv_same_pairs(large, k_eff, stride) if isinstance(given, str) else given
-    small = tuple(conv_size(n, s, ke, b + e) for n, (b, e), ke, s in zip(large, pairs, k_eff, stride))
+    pairs = conv_same_pairs(large, k_eff, strides) if isinstance(given, str) else given
+    small = tuple(conv_size(n, s, ke, b + e) for n, (b, e), ke, s in zip(large, pairs, k_eff, strides))
     if any(n + b + e < ke for n, (b, e), ke in zip(large, pairs, k_eff)):
         raise TConvError(
             f"the output would be empty: padded input {tuple(n + b + e for n, (b, e) in zip(large, pairs))} is smaller "
             f"than the dilated kernel {k_eff}"
         )
     begin = tuple(b for b, _ in pairs)
-    return Geometry(False, batch, weight_shape[0], channels, groups, small, large, kernel, stride, dilation, begin)
+    return Geometry(False, batch, weight_shape[0], channels, groups, small, large, kernel, strides, dilations, begin)
 
 
 def output_shape(
