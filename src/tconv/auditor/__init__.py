@@ -2,7 +2,7 @@
 
 ``tconv.audit(path_or_onnx_model)`` reads an ONNX file (:mod:`.onnx_model`); ``tconv.torch.audit(module,
 example_input)`` runs a torch module once with forward hooks (:mod:`.torch_model`). Both return an
-:class:`Audit` (:mod:`.records`): it prints as the report (:mod:`.report`), ``to_dict()`` is the JSON of
+:class:`Audit` (:mod:`.records`): it prints as the report, ``to_dict()`` is the JSON of
 ``tconv audit --json``, and a notebook shows it as a table. The measure is the *constant-response
 imbalance* (:mod:`.phases`, NumPy only): how much of a layer's response to a constant input differs
 from phase to phase. :mod:`.readings` says how onnxruntime and ``onnx.reference`` read a node's
