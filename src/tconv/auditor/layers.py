@@ -21,7 +21,13 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from tconv.auditor.phases import constant_response, imbalance_of, subpixel_response, taps_per_phase
+from tconv.auditor.phases import (
+    constant_response,
+    constant_response_imbalance,
+    subpixel_imbalance,
+    subpixel_response,
+    taps_per_phase,
+)
 from tconv.auditor.records import Layer, Shape
 
 __all__ = ["transposed_layer", "subpixel_layer", "resize_layer", "verdict", "FLAT", "STRONG", "SERVE"]
@@ -136,7 +142,7 @@ def transposed_layer(
     stride, dilation = tuple(int(s) for s in stride), tuple(int(d) for d in dilation)
     taps = taps_per_phase(kernel, stride, dilation)
     response = constant_response(w, stride, dilation, groups)
-    imbalance = imbalance_of(response)
+    imbalance = constant_response_imbalance(w, stride, dilation, groups)
     flat = response.reshape(response.shape[0], -1)
     worst = int(((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1).argmax())
     per_group_out = w.shape[1]
@@ -192,7 +198,7 @@ def subpixel_layer(
     kernel = None
     if conv_weight is not None:
         response = subpixel_response(conv_weight, stride, mode)
-        imbalance = imbalance_of(response)
+        imbalance = subpixel_imbalance(conv_weight, stride, mode)
         flat = response.reshape(response.shape[0], -1)
         worst = int(((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1).argmax())
         kernel = tuple(int(k) for k in np.shape(conv_weight)[2:])

@@ -43,6 +43,7 @@ __all__ = [
     "constant_response",
     "constant_response_imbalance",
     "subpixel_response",
+    "subpixel_imbalance",
     "imbalance_of",
     "balanced_target",
     "phase_counts",
@@ -142,15 +143,22 @@ def subpixel_response(conv_weight, scale: Sequence[int], mode: str = "CRD") -> n
     return r.reshape(channels, *scale)
 
 
-def imbalance_of(response: np.ndarray) -> float:
+#: A response whose energy is below this share of the same sums over ``|W|`` is rounding: no response.
+ROUNDING = 1e-20
+
+
+def imbalance_of(response: np.ndarray, scale: float = 0.0) -> float:
     """``Σ_c Σ_φ (R[c,φ] − mean_φ R[c,·])² / Σ_c Σ_φ R[c,φ]²`` for ``R`` of shape ``(C, *phases)``; 0 if all R are 0.
+
+    ``scale`` is the energy of the same sums over ``|W|``; a response below ``ROUNDING·scale`` is
+    taken as none (its phases then differ only by rounding, and the ratio would be noise).
 
     >>> imbalance_of(np.array([[1.0, -1.0]])), imbalance_of(np.array([[3.0, 3.0]])), imbalance_of(np.zeros((1, 2)))
     (1.0, 0.0, 0.0)
     """
     r = np.asarray(response, dtype=np.float64).reshape(response.shape[0], -1)
     total = float((r**2).sum())
-    if total == 0.0:
+    if total == 0.0 or total <= ROUNDING * scale:
         return 0.0
     off = float(((r - r.mean(axis=1, keepdims=True)) ** 2).sum())
     return min(max(off / total, 0.0), 1.0)
@@ -178,7 +186,20 @@ def constant_response_imbalance(
     >>> round(constant_response_imbalance(rng.standard_normal((4, 6, 1, 1)) * bilinear, (2, 2)), 12)
     0.0
     """
-    return imbalance_of(constant_response(weight, stride, dilation, groups))
+    w = np.asarray(weight, dtype=np.float64)
+    scale = float((constant_response(np.abs(w), stride, dilation, groups) ** 2).sum())
+    return imbalance_of(constant_response(w, stride, dilation, groups), scale)
+
+
+def subpixel_imbalance(conv_weight, scale: Sequence[int], mode: str = "CRD") -> float:
+    """:func:`imbalance_of` the :func:`subpixel_response` of a convolution followed by a pixel shuffle.
+
+    >>> subpixel_imbalance(np.repeat(np.arange(1.0, 3.0).reshape(2, 1, 1), 4, axis=0), (2, 2))   # ICNR
+    0.0
+    """
+    w = np.asarray(conv_weight, dtype=np.float64)
+    energy = float((subpixel_response(np.abs(w), scale, mode) ** 2).sum())
+    return imbalance_of(subpixel_response(w, scale, mode), energy)
 
 
 def balanced_target(response: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from torch import nn
 
 from tconv.arguments import transpose_geometry
 from tconv.auditor.layers import resize_layer, subpixel_layer, transposed_layer
-from tconv.auditor.phases import constant_response_imbalance, imbalance_of, subpixel_response
+from tconv.auditor.phases import constant_response_imbalance, subpixel_imbalance
 from tconv.auditor.records import Audit, Layer, Skipped
 from tconv.errors import TConvTypeError
 
@@ -239,7 +239,7 @@ def upsampler_imbalance(module: nn.Module) -> float | None:
     if kind == "transposed":
         return constant_response_imbalance(_weight(module), module.stride, module.dilation, module.groups)
     if kind == "subpixel":
-        return imbalance_of(subpixel_response(_weight(module.conv), (module.scale_factor,) * module.dims))
+        return subpixel_imbalance(_weight(module.conv), (module.scale_factor,) * module.dims)
     if kind == "resize":
         return 0.0
     return None
