@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if not args.model:
         raise UsageError("give MODEL.onnx (or --write-examples DIR)")
+    if args.follow != "onnxruntime" and not args.rewrite:
+        raise UsageError("--follow applies to --rewrite only")
     from tconv.auditor.onnx_model import audit, parse_shape
 
     shapes = dict(parse_shape(text) for text in args.input_shape or ())
@@ -69,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
 
         done = rewrite(args.model, output_path(args.rewrite), follow=args.follow, input_shapes=shapes or None)
         document["rewrite"] = {"path": args.rewrite, **done.to_dict()}
-    elif args.follow != "onnxruntime":
-        raise UsageError("--follow applies to --rewrite only")
     if args.json:
         print(json.dumps(document, indent=1))
         return 0

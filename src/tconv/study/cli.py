@@ -112,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import torch
 
-    from ..errors import TConvError
     from .experiment import FULL, QUICK, run_study
     from .model import BALANCED, UPSAMPLERS
 
@@ -123,11 +122,10 @@ def run(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, seed=args.seed, epochs=args.epochs or config.epochs)
     if args.upsamplers:
         names = tuple(name.strip() for name in args.upsamplers.split(",") if name.strip())
-        unknown = [name for name in names if name not in UPSAMPLERS + BALANCED]
-        if unknown or not names:
-            raise TConvError(
-                f"--upsamplers {args.upsamplers!r}: each must be one of {', '.join(UPSAMPLERS + BALANCED)}"
-            )
+        if not names or any(name not in UPSAMPLERS + BALANCED for name in names):
+            known = ", ".join(UPSAMPLERS + BALANCED)
+            print(f"tconv study: error: --upsamplers {args.upsamplers!r}: each must be one of {known}", file=sys.stderr)
+            return 2
         config = dataclasses.replace(config, upsamplers=names)
     report, runs, real = run_study(config)
     if args.out is not None:
