@@ -27,7 +27,18 @@ __all__ = [
 
 
 def audit(model, *, input_shapes=None) -> Audit:
-    """Audit an ONNX model's up-samplers: :func:`tconv.auditor.onnx_model.audit` (imports onnx)."""
+    """Audit an ONNX model's up-samplers: :func:`tconv.auditor.onnx_model.audit` (imports onnx).
+
+    Parameters
+    ----------
+    model : str, os.PathLike or onnx.ModelProto
+    input_shapes : mapping of str (or None, the first input) to a shape, optional
+        For graph inputs with symbolic sizes.
+
+    Returns
+    -------
+    Audit
+    """
     from tconv.auditor.onnx_model import audit as audit_onnx
 
     return audit_onnx(model, input_shapes=input_shapes)

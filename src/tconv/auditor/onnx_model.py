@@ -14,6 +14,7 @@ an opset outside 11 … the installed onnx's, unknown shapes.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import pathlib
 from collections.abc import Mapping, Sequence
 
@@ -323,7 +324,10 @@ def audit(model, *, input_shapes: Mapping[str | None, Sequence[int]] | None = No
         else:
             found = _resize(node, shapes, given)
         (layers if isinstance(found, Layer) else skipped).append(found)
-    return Audit(model=name, source="onnx", layers=tuple(layers), skipped=tuple(skipped), opset=opset)
+    notes = ()
+    if layers and importlib.util.find_spec("onnxruntime") is None:
+        notes = ("onnxruntime is not installed: its reading of each ConvTranspose was not measured",)
+    return Audit(model=name, source="onnx", layers=tuple(layers), skipped=tuple(skipped), opset=opset, notes=notes)
 
 
 def _subgraph_upsamplers(node, skipped: list[Skipped]) -> None:

@@ -97,7 +97,13 @@ def constant_response(
 ) -> np.ndarray:
     """``R[c, φ]``, shape ``(C_out, *stride)``: the interior response to ones, one period, without bias.
 
-    ``weight`` is ``(C_in, C_out/groups, *k)`` (PyTorch's and ONNX's ``ConvTranspose`` layout).
+    ``weight`` is ``(C_in, C_out/groups, *k)`` (PyTorch's and ONNX's ``ConvTranspose`` layout); the
+    result's ``[c, φ_1, …, φ_n]`` is output channel ``c``'s value on phase ``φ``.
+
+    Raises
+    ------
+    TConvError
+        ``groups`` not dividing the input channels, or a weight of the wrong rank.
 
     >>> w = np.ones((4, 1, 3))                      # groups=2: 2 input channels per output channel
     >>> constant_response(w, (2,), groups=2).tolist()
@@ -168,6 +174,19 @@ def constant_response_imbalance(
     weight, stride: Sequence[int], dilation: Sequence[int] | None = None, groups: int = 1
 ) -> float:
     """The share of the constant response's energy off its phase mean: ``imbalance_of(constant_response(...))``.
+
+    Parameters
+    ----------
+    weight : array_like
+        ``(C_in, C_out/groups, *kernel)``, PyTorch's and ONNX's ``ConvTranspose`` layout.
+    stride, dilation : sequence of int
+        Per spatial axis (``dilation`` defaults to 1).
+    groups : int
+
+    Returns
+    -------
+    float
+        ``Σ_c Σ_φ (R[c,φ] − mean_φ R[c,·])² / Σ_c Σ_φ R[c,φ]²``, in ``[0, 1]``.
 
     0 for a phase-balanced kernel — a bilinear kernel times channel weights — and near 1 for a pure
     checkerboard. Checked against a layer run on ones (2-D, ``k = 3``, ``s = 2``, two groups):

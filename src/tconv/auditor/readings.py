@@ -214,7 +214,7 @@ def rule_notes(input_size, kernel, attrs: dict) -> list[str]:
     if attrs.get("output_shape") is not None and attrs.get("pads") is not None and any(attrs["pads"]):
         notes.append(
             f"output_shape={list(attrs['output_shape'])} with pads={list(attrs['pads'])}: the spec ignores the pads; "
-            "onnx.reference applies them"
+            "onnx.reference reads them (the window can move, or the node fail)"
         )
     if auto_pad in ("SAME_UPPER", "SAME_LOWER") and any(op):
         inferred = [i * s + p for i, s, p in zip(input_size, _attr(attrs, "strides", n, 1), op)]

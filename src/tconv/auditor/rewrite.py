@@ -119,6 +119,16 @@ def rewrite(
         Whose reading to keep where readers disagree (see the module docstring).
     input_shapes : mapping, optional
         As for :func:`tconv.audit`, for graphs with symbolic sizes.
+
+    Returns
+    -------
+    Rewrite
+        The copy, the names of the nodes changed, and a note per node saying what was done and why.
+
+    Raises
+    ------
+    TConvError
+        As :func:`tconv.audit`; also a ``follow`` not in :data:`FOLLOW`.
     """
     import onnx
 
