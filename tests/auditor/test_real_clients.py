@@ -84,6 +84,24 @@ def test_a_randomly_initialised_client_paints_a_checkerboard(tmp_path):
     assert all(not la.uneven_overlap for la in from_module.layers)  # k = 2u, s = u: even overlap all the same
 
 
+def test_the_examples_of_the_docs(tmp_path, capsys):
+    from tconv.cli.main import main
+
+    assert main(["audit", "--write-examples", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"tconv: wrote {tmp_path / n}" for n in ("ambiguous.onnx", "dcgan.onnx")
+    ]
+    a = tconv.audit(tmp_path / "dcgan.onnx")
+    assert [(la.stride, la.verdict) for la in a.layers] == [((1, 1), "flat")] + [((2, 2), "checkerboard")] * 3
+    torch.manual_seed(0)  # the file is the generator as torch.nn initialises it after this seed
+    from tconv.auditor.examples import dcgan_generator
+
+    module = tt.audit(dcgan_generator().eval(), torch.zeros(1, 8, 1, 1))
+    assert [round(la.constant_response_imbalance, 6) for la in a.layers] == [
+        round(la.constant_response_imbalance, 6) for la in module.layers
+    ]
+
+
 if __name__ == "__main__":
     import pathlib
     import tempfile

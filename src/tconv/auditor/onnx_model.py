@@ -307,7 +307,9 @@ def audit(model, *, input_shapes: Mapping[str | None, Sequence[int]] | None = No
     opset = next(o.version for o in proto.opset_import if o.domain in _DEFAULT)
     inferred = _with_shapes(proto, input_shapes)
     shapes, constants = _shapes(inferred), _Constants(inferred)
-    given = bool(input_shapes)
+    initializers = {t.name for t in inferred.graph.initializer}
+    dynamic = any(_unknown(shapes.get(v.name)) for v in inferred.graph.input if v.name not in initializers)
+    given = bool(input_shapes) or not dynamic  # whether --input-shape could tell more
     layers: list[Layer] = []
     skipped: list[Skipped] = []
     for node in inferred.graph.node:
