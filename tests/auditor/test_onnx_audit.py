@@ -79,11 +79,16 @@ def test_weights_computed_from_constants_are_evaluated_and_from_inputs_skipped(r
     ]
     m = model(nodes, {"X": [1, 2, 6], "U": [2, 2, 4]}, {"V": v, "G": np.float32(0.5)})
     a = tconv.audit(m)
-    assert [la.name for la in a.layers] == ["computed"]
-    assert a.layers[0].constant_response_imbalance == pytest.approx(constant_response_imbalance(v, (2,)), rel=1e-6)
-    assert [(s.name, s.reason) for s in a.skipped] == [
-        ("fed", "its weight is computed from the graph's inputs, not stored in it")
-    ]
+    computed, fed = a.layers
+    assert computed.constant_response_imbalance == pytest.approx(constant_response_imbalance(v, (2,)), rel=1e-6)
+    assert (fed.name, fed.output_shape, fed.taps_per_phase, fed.constant_response_imbalance) == (
+        "fed",
+        (1, 2, 26),
+        ((2, 2),),
+        None,
+    )
+    assert fed.verdict == "not measured" and fed.to_dict()["constant_response_imbalance"] is None
+    assert "computed from the graph's inputs" in fed.advice and a.skipped == ()
 
 
 def test_subgraphs_and_other_domains_are_skipped(rng):

@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import tconv.torch as tt  # noqa: E402
+from tconv.auditor import records  # noqa: E402
 from tconv.auditor.phases import constant_response_imbalance  # noqa: E402
 from tests.torch import nets  # noqa: E402
 
@@ -80,7 +81,7 @@ def test_a_transposed_convolution_as_the_issue_describes_it():
         nn.Conv2d(2, 4, 1), nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
     )
     layer = tt.audit(net, torch.zeros(2, 2, 5, 7)).layer("1")
-    assert layer.to_dict().keys() >= FIELDS
+    assert layer.to_dict().keys() >= FIELDS and set(records.FIELDS) == FIELDS
     assert (layer.op, layer.input_shape, layer.output_shape) == ("ConvTranspose2d", (2, 4, 5, 7), (2, 6, 10, 14))
     assert (layer.kernel, layer.stride, layer.dilation, layer.groups) == ((3, 3), (2, 2), (1, 1), 2)
     assert layer.crop == ((1, 0), (1, 0)) and layer.output_padding == (1, 1)

@@ -125,7 +125,7 @@ def transposed_layer(
     op: str,
     input_shape: Shape,
     output_shape: Shape,
-    weight: np.ndarray,
+    weight: np.ndarray | None,
     *,
     stride: Sequence[int],
     dilation: Sequence[int],
@@ -135,21 +135,30 @@ def transposed_layer(
     ambiguous: Sequence[str] = (),
     module: str | None = None,
     calls: int = 1,
+    kernel: Sequence[int] | None = None,
 ) -> Layer:
-    """A transposed convolution's :class:`Layer`; ``weight`` is ``(C_in, C_out/groups, *k)``."""
-    w = np.asarray(weight, dtype=np.float64)
-    kernel = tuple(int(k) for k in w.shape[2:])
+    """A transposed convolution's :class:`Layer`; ``weight`` is ``(C_in, C_out/groups, *k)``.
+
+    ``weight=None`` (computed at run time from the graph's inputs) gives the geometry alone: pass
+    ``kernel``; the imbalance is then not measured.
+    """
     stride, dilation = tuple(int(s) for s in stride), tuple(int(d) for d in dilation)
+    kernel = tuple(int(k) for k in (np.shape(weight)[2:] if weight is not None else kernel or ()))
     taps = taps_per_phase(kernel, stride, dilation)
-    response = constant_response(w, stride, dilation, groups)
-    imbalance = constant_response_imbalance(w, stride, dilation, groups)
-    flat = response.reshape(response.shape[0], -1)
-    worst = int(((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1).argmax())
-    per_group_out = w.shape[1]
-    first = (worst // per_group_out) * (w.shape[0] // groups)
-    kernel_sum = w[first : first + w.shape[0] // groups, worst % per_group_out].sum(axis=0)
-    explain, url = _explain(kernel_sum, stride, dilation, tuple(crop), output_padding)
     holes = any(0 in axis for axis in taps)
+    imbalance = worst = explain = url = None
+    advice = "its weight is computed from the graph's inputs: not measured (audit the module with tconv.torch.audit)"
+    if weight is not None:
+        w = np.asarray(weight, dtype=np.float64)
+        response = constant_response(w, stride, dilation, groups)
+        imbalance = constant_response_imbalance(w, stride, dilation, groups)
+        flat = response.reshape(response.shape[0], -1)
+        worst = int(((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1).argmax())
+        per_group_out, per_group_in = w.shape[1], w.shape[0] // groups
+        first = (worst // per_group_out) * per_group_in
+        kernel_sum = w[first : first + per_group_in, worst % per_group_out].sum(axis=0)
+        explain, url = _explain(kernel_sum, stride, dilation, tuple(crop), output_padding)
+        advice = _advice(kernel, stride, dilation, taps, imbalance)
     return Layer(
         name=name,
         op=op,
@@ -165,7 +174,7 @@ def transposed_layer(
         uneven_overlap=any(len(set(axis)) > 1 for axis in taps),
         constant_response_imbalance=imbalance,
         ambiguous=tuple(ambiguous),
-        advice=_advice(kernel, stride, dilation, taps, imbalance),
+        advice=advice,
         verdict=verdict(imbalance, holes),
         module=module,
         worst_channel=worst,

@@ -210,11 +210,12 @@ def _known(shape: Shape | None, name: str, node, given: bool) -> Shape:
 def _conv_transpose(node, shapes, constants, opset: int, given: bool) -> Layer | Skipped:
     x_shape = _known(shapes.get(node.input[0]), node.input[0], node, given)
     weight = constants.get(node.input[1])
-    if weight is None:
-        return Skipped(node.name, node.op_type, "its weight is computed from the graph's inputs, not stored in it")
+    w_shape = weight.shape if weight is not None else shapes.get(node.input[1])
+    if w_shape is None or _unknown(w_shape) or not isinstance(w_shape[0], int):
+        return Skipped(node.name, node.op_type, "its weight is computed at run time, of a shape not known before")
     attrs = _attributes(node)
-    n = weight.ndim - 2
-    spatial, kernel = tuple(int(i) for i in x_shape[2:]), weight.shape[2:]
+    n = len(w_shape) - 2
+    spatial, kernel = tuple(int(i) for i in x_shape[2:]), tuple(int(k) for k in w_shape[2:])
     found = readings(spatial, kernel, attrs, opset)
     spec = found[0]
     if spec.error is not None:
@@ -224,7 +225,7 @@ def _conv_transpose(node, shapes, constants, opset: int, given: bool) -> Layer |
     ]
     ambiguous += rule_notes(spatial, kernel, attrs)
     groups = int(attrs.get("group", 1))
-    out_shape = (x_shape[0], weight.shape[1] * groups, *(spec.output or ()))
+    out_shape = (x_shape[0], int(w_shape[1]) * groups, *(spec.output or ()))
     inferred = shapes.get(node.output[0])
     if inferred is not None and all(isinstance(d, int) for d in inferred[2:]) and inferred[2:] != out_shape[2:]:
         ambiguous.append(f"ONNX shape inference gives {list(inferred)}, the spec {list(out_shape)}")
@@ -241,6 +242,7 @@ def _conv_transpose(node, shapes, constants, opset: int, given: bool) -> Layer |
         groups=groups,
         ambiguous=ambiguous,
         module=_scope(node),
+        kernel=kernel,
     )
 
 

@@ -13,7 +13,26 @@ import html
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["Layer", "Skipped", "Audit", "Shape", "render_text", "render_html", "COLUMNS"]
+__all__ = ["Layer", "Skipped", "Audit", "Shape", "FIELDS", "render_text", "render_html", "COLUMNS"]
+
+#: The fields every transposed convolution's JSON object has, as ``tconv audit --json`` promises.
+FIELDS = (
+    "name",
+    "op",
+    "input_shape",
+    "output_shape",
+    "kernel",
+    "stride",
+    "dilation",
+    "crop",
+    "output_padding",
+    "groups",
+    "taps_per_phase",
+    "uneven_overlap",
+    "constant_response_imbalance",
+    "ambiguous",
+    "advice",
+)
 
 #: A tensor shape; a dimension the graph leaves symbolic (a dynamic batch) is its name.
 Shape = tuple[int | str, ...]
@@ -55,14 +74,14 @@ class Layer:
     calls: int = 1  # torch: how many times the module ran in the example forward pass
 
     def to_dict(self) -> dict:
-        """The layer's JSON object: lists for tuples, and no key for a field that does not apply (None)."""
-        out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            out[f.name] = _plain(value)
-        return out
+        """The layer's JSON object: lists for tuples, and no key for a field that does not apply (None) —
+        except that a transposed convolution always has every field of :data:`FIELDS` (null: not measured)."""
+        fixed = FIELDS if self.op.startswith("ConvTranspose") else ()
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None or f.name in fixed
+        }
 
 
 @dataclass(frozen=True)
