@@ -32,9 +32,9 @@ def __getattr__(name: str):
 
         return getattr(explainer, name)
     if name in ("audit", "Audit"):
-        from tconv import auditor
+        import importlib  # by name: the auditor is an outer room, not part of the typed core
 
-        return getattr(auditor, name)
+        return getattr(importlib.import_module("tconv.auditor"), name)
     raise AttributeError(f"module 'tconv' has no attribute {name!r}")
 
 
