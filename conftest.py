@@ -15,10 +15,12 @@ _NEEDS = {
     "torch": [
         "src/tconv/torch/*",
         "docs/torch.md",
+        "docs/audit.md",
+        "src/tconv/auditor/torch_model.py",
         *(f"src/tconv/study/{m}.py" for m in ("diffusion", "experiment", "figures", "model", "train")),
     ],
     "matplotlib": ["src/tconv/explainer/image.py"],
-    "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md"],
+    "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md", "docs/audit.md"],
     "dask": ["src/tconv/backends/dask.py"],
 }
 

@@ -7,7 +7,8 @@ array([[[2, 2, 0],
         [0, 0, 2]]])
 
 ``tconv.explain(x, w, stride=2)`` shows one transposed convolution step by step (an
-:class:`Explanation`: text, JSON, and the interactive page in Jupyter).
+:class:`Explanation`: text, JSON, and the interactive page in Jupyter). ``tconv.audit(path)`` finds
+the up-samplers of an ONNX model and measures which will paint a checkerboard (an :class:`Audit`).
 
 Only NumPy (and the small ``array-api-compat`` bridge) is imported here; ``tconv.torch`` imports
 torch, the explainer's renderers import matplotlib and Pillow, each only when used.
@@ -25,12 +26,16 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """``tconv.explain`` and ``tconv.Explanation``, imported on first use (PEP 562): the explainer's
+    """``tconv.explain``, ``tconv.Explanation``, ``tconv.audit`` and ``tconv.Audit``, imported on first use (PEP 562): the explainer's
     modules are not needed to convolve, so ``import tconv`` does not load them."""
     if name in ("explain", "Explanation"):
         from tconv import explainer
 
         return getattr(explainer, name)
+    if name in ("audit", "Audit"):
+        import importlib  # by name: the auditor is an outer room, not part of the typed core
+
+        return getattr(importlib.import_module("tconv.auditor"), name)
     raise AttributeError(f"module 'tconv' has no attribute {name!r}")
 
 
@@ -51,6 +56,8 @@ __all__ = [
     "get_num_threads",
     "explain",
     "Explanation",
+    "audit",
+    "Audit",
     "TConvError",
     "TConvTypeError",
     "__version__",

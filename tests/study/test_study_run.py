@@ -68,9 +68,17 @@ def test_cli_quick_json_and_pictures(tmp_path, monkeypatch, capsys, one_thread):
             "quality",
             "train_seconds",
             "final_loss",
+            "phase_imbalance_init",
+            "phase_imbalance_trained",
         }
         assert 0 <= r["checkerboard_init"] <= 1 and 0 <= r["checkerboard_trained"] <= 1
         assert 0.1 <= r["quality"] <= 1 and r["train_seconds"] >= 0 and r["final_loss"] > 0
+        imbalances = r["phase_imbalance_init"] + r["phase_imbalance_trained"]
+        assert len(imbalances) == 4 and all(0 <= v <= 1 for v in imbalances)
+    by_name = {r["upsampler"]: r for r in document["results"]}
+    assert by_name["resize-conv"]["phase_imbalance_trained"] == [0.0, 0.0]  # a resize stays flat
+    assert by_name["subpixel-icnr"]["phase_imbalance_init"] == [0.0, 0.0]  # ICNR starts balanced
+    assert min(by_name["transposed-k4s2"]["phase_imbalance_init"]) > 0.1  # torch's initialisation does not
     assert document["config"] == {**TINY, "seed": 3, "image_size": 16, "lr": 2e-3, "upsamplers": list(UPSAMPLERS)}
     reference = document["reference"]
     assert 0 <= reference["checkerboard_real"] < 0.01 and 0.5 < reference["quality_real"] <= 1
@@ -176,3 +184,13 @@ def test_the_quick_run_as_the_docs_show_it(quick_study):
         assert results[name]["checkerboard_init"] > results["subpixel-icnr"]["checkerboard_init"]
     for name in PNGS + [f"samples_{u}.png" for u in UPSAMPLERS]:
         _check_png(quick_study.out / name)
+
+
+def test_unknown_upsamplers_one_line_exit_2(capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    from tconv.study.__main__ import main
+
+    assert main(["--quick", "--upsamplers", "transposed-k4s2,bilinear"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tconv study: error: --upsamplers 'transposed-k4s2,bilinear'")

@@ -6,7 +6,8 @@ Subcommands:
 * ``tconv shape``     — output sizes, and which padding gives a wanted size;
 * ``tconv artifacts`` — the overlap pattern behind checkerboard artifacts;
 * ``tconv bench``     — the benchmark against PyTorch and onnxruntime;
-* ``tconv convert``   — the same layer in another framework's spelling.
+* ``tconv convert``   — the same layer in another framework's spelling;
+* ``tconv audit``     — the up-samplers of an ONNX model, and which will paint a checkerboard.
 
 Each subcommand is a module of this package with ``add_parser`` and ``run``.
 
@@ -23,13 +24,13 @@ from collections.abc import Sequence
 from typing import IO
 
 from tconv import __version__
-from tconv.cli import artifacts, bench, convert, explain, serve, shape, study
+from tconv.cli import artifacts, audit, bench, convert, explain, serve, shape, study
 from tconv.cli.common import Parser, UsageError
 from tconv.errors import TConvError
 
 __all__ = ["main", "parser"]
 
-SUBCOMMANDS = (explain, shape, artifacts, bench, convert, serve, study)
+SUBCOMMANDS = (explain, shape, artifacts, bench, convert, serve, study, audit)
 
 
 def parser() -> Parser:

@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_positive_int, metavar="N", help="training epochs (default: 40, --quick 3)")
     parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of everything random (default 0)")
     parser.add_argument(
+        "--upsamplers",
+        metavar="A,B",
+        help="which up-samplers, comma-separated (default: the four of docs/study.md; also "
+        "transposed-k4s2-balanced, transposed-k3s2-balanced)",
+    )
+    parser.add_argument(
         "--threads",
         type=_positive_int,
         metavar="T",
@@ -81,16 +87,19 @@ def _missing(modules: list[str]) -> list[str]:
 
 
 def _table(report) -> str:
+    width = max(16, *(len(r.upsampler) for r in report.results))
     rows = [
-        f"{'upsampler':<16} {'checkerboard_init':>17} {'checkerboard_trained':>20} {'quality':>8} {'train_seconds':>13}"
+        f"{'upsampler':<{width}} {'checkerboard_init':>17} {'checkerboard_trained':>20} {'quality':>8} "
+        f"{'train_seconds':>13} {'phase imbalance (max)':>22}"
     ]
     for r in report.results:
+        imbalance = f"{max(r.phase_imbalance_init):.3f} -> {max(r.phase_imbalance_trained):.3f}"
         rows.append(
-            f"{r.upsampler:<16} {r.checkerboard_init:>17.4f} {r.checkerboard_trained:>20.4f} "
-            f"{r.quality:>8.3f} {r.train_seconds:>13.1f}"
+            f"{r.upsampler:<{width}} {r.checkerboard_init:>17.4f} {r.checkerboard_trained:>20.4f} "
+            f"{r.quality:>8.3f} {r.train_seconds:>13.1f} {imbalance:>22}"
         )
     ref = report.reference
-    rows.append(f"{'real digits':<16} {'':>17} {ref.checkerboard_real:>20.4f} {ref.quality_real:>8.3f}")
+    rows.append(f"{'real digits':<{width}} {'':>17} {ref.checkerboard_real:>20.4f} {ref.quality_real:>8.3f}")
     rows.append(f"white noise's checkerboard energy: {ref.checkerboard_white_noise:.4f}")
     return "\n".join(rows)
 
@@ -111,12 +120,20 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from .experiment import FULL, QUICK, run_study
+    from .model import BALANCED, UPSAMPLERS
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
     config = QUICK if args.quick else FULL
     config = dataclasses.replace(config, seed=args.seed, epochs=args.epochs or config.epochs)
+    if args.upsamplers:
+        names = tuple(name.strip() for name in args.upsamplers.split(",") if name.strip())
+        if not names or any(name not in UPSAMPLERS + BALANCED for name in names):
+            known = ", ".join(UPSAMPLERS + BALANCED)
+            print(f"tconv study: error: --upsamplers {args.upsamplers!r}: each must be one of {known}", file=sys.stderr)
+            return 2
+        config = dataclasses.replace(config, upsamplers=names)
     report, runs, real = run_study(config)
     if args.out is not None:
         from .figures import write_figures

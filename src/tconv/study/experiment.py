@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..auditor.torch_model import upsampler_imbalance
 from .data import load_digits16
 from .diffusion import linear_schedule, q_sample, sample
 from .energy import checkerboard_energy, white_noise_checkerboard_energy
@@ -63,6 +64,9 @@ class UpsamplerResult:
     quality: float
     train_seconds: float
     final_loss: float
+    # the constant-response imbalance of the two up-samplers (4→8, 8→16), untrained and trained (docs/audit.md)
+    phase_imbalance_init: list[float] = field(default_factory=list)
+    phase_imbalance_trained: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,11 @@ def _probe(images: np.ndarray, config: StudyConfig, schedule) -> tuple[torch.Ten
     return q_sample(schedule, x0, t, torch.randn(x0.shape, generator=generator)), t
 
 
+def _imbalances(model) -> list[float]:
+    """The constant-response imbalance of the network's two up-samplers (0 for resize-conv)."""
+    return [round(float(upsampler_imbalance(up) or 0.0), 6) for up in (model.up4, model.up8)]
+
+
 def run_study(config: StudyConfig, label_width: int = 16) -> tuple[StudyReport, list[UpsamplerRun], np.ndarray]:
     """Run ``config``; returns the report, the per-up-sampler arrays, and the real training images."""
     digits = load_digits16()
@@ -112,6 +121,7 @@ def run_study(config: StudyConfig, label_width: int = 16) -> tuple[StudyReport, 
     runs = []
     for name in config.upsamplers:
         model = build_unet(name, config.seed, config.channels)
+        imbalance_init = _imbalances(model)
         model.eval()
         with torch.no_grad():
             init_output = model(probe_x, probe_t).numpy()
@@ -135,6 +145,8 @@ def run_study(config: StudyConfig, label_width: int = 16) -> tuple[StudyReport, 
             quality=scorer.score(generated),
             train_seconds=round(fit.seconds, 2),
             final_loss=fit.epoch_losses[-1],
+            phase_imbalance_init=imbalance_init,
+            phase_imbalance_trained=_imbalances(model),
         )
         runs.append(UpsamplerRun(result, init_output, generated, fit.epoch_losses))
     reference = Reference(

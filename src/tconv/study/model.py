@@ -23,20 +23,24 @@ import torch
 from torch import nn
 
 from ..errors import TConvError
-from ..torch import ConvTranspose2d, ResizeConv, SubPixelConv
+from ..torch import ConvTranspose2d, ResizeConv, SubPixelConv, init_phase_balanced_
 
-__all__ = ["UPSAMPLERS", "UNet", "build_unet", "make_upsampler", "timestep_embedding"]
+__all__ = ["UPSAMPLERS", "BALANCED", "UNet", "build_unet", "make_upsampler", "timestep_embedding"]
 
 #: The up-samplers compared, in the study's order.
 UPSAMPLERS = ("transposed-k4s2", "transposed-k3s2", "resize-conv", "subpixel-icnr")
+#: More, chosen with ``--upsamplers``: the transposed convolutions started phase-balanced (docs/audit.md).
+BALANCED = ("transposed-k4s2-balanced", "transposed-k3s2-balanced")
 
 
 def make_upsampler(name: str, channels: int) -> nn.Module:
     """A ×2 up-sampler with ``channels`` in and out, every one built from a ``tconv.torch`` layer.
 
-    >>> [tuple(make_upsampler(n, 4)(torch.zeros(1, 4, 4, 4)).shape) for n in UPSAMPLERS]
-    [(1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8)]
+    >>> [tuple(make_upsampler(n, 4)(torch.zeros(1, 4, 4, 4)).shape) for n in UPSAMPLERS + BALANCED]
+    [(1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8)]
     """
+    if name in BALANCED:  # torch's initialisation, moved to the nearest phase-balanced weights
+        return init_phase_balanced_(make_upsampler(name.removesuffix("-balanced"), channels))
     if name == "transposed-k4s2":  # k divisible by s: even overlap (every output gets 2×2 taps)
         return ConvTranspose2d(channels, channels, kernel_size=4, stride=2, padding=1)
     if name == "transposed-k3s2":  # k = 3, s = 2: taps per output alternate 2, 1 along each axis
@@ -45,7 +49,7 @@ def make_upsampler(name: str, channels: int) -> nn.Module:
         return ResizeConv(channels, channels, scale_factor=2, kernel_size=3)
     if name == "subpixel-icnr":  # 3×3 conv to 4·C channels, pixel shuffle; ICNR-initialised
         return SubPixelConv(channels, channels, scale_factor=2, kernel_size=3)
-    raise TConvError(f"upsampler={name!r} is not one of {UPSAMPLERS}")
+    raise TConvError(f"upsampler={name!r} is not one of {UPSAMPLERS + BALANCED}")
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -17,7 +17,9 @@ in place, keeping shared layers, hooks and parametrizations. The computations ar
 operators (``torch.ops.tconv.*``, :mod:`tconv.torch.ops`), so ``torch.compile(fullgraph=True)``,
 ``torch.func`` (``vmap``, ``grad``, ``jvp``), ``torch.jit.trace``, ``torch.export`` and ONNX export
 (:func:`export_onnx`) take models with tconv's layers. ``tconv bench --torch-layer`` times the
-layers against ``torch.nn``; ``docs/torch.md`` tells the whole story.
+layers against ``torch.nn``; ``docs/torch.md`` tells the whole story. ``audit(module, example_input)``
+lists a model's up-samplers and how strongly each paints a checkerboard, and
+``init_phase_balanced_(layer)`` starts a transposed convolution without one (``docs/audit.md``).
 """
 
 from tconv.errors import needs_torch
@@ -31,7 +33,9 @@ except ModuleNotFoundError as err:
     # ModuleNotFoundError naming torch, so `except ImportError` and pytest.importorskip still work.
     raise ModuleNotFoundError(needs_torch("tconv.torch"), name="torch") from None
 
+from tconv.auditor.torch_model import audit  # noqa: E402
 from tconv.torch.autograd import Conv, ConvTranspose, WeightCorrelation  # noqa: E402
+from tconv.torch.balance import init_phase_balanced_  # noqa: E402
 from tconv.torch.functional import CONV_METHODS, METHODS, MismatchError, conv, conv_transpose  # noqa: E402
 from tconv.torch.modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, convert_  # noqa: E402
 from tconv.torch.onnx_export import export_onnx, onnx_translations  # noqa: E402
@@ -59,4 +63,6 @@ __all__ = [
     "MismatchError",
     "export_onnx",
     "onnx_translations",
+    "audit",
+    "init_phase_balanced_",
 ]
