@@ -34,8 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tconv import geometry
 from tconv.errors import TConvError
-from tconv.methods.polyphase import phase_taps
 
 __all__ = [
     "taps_per_phase",
@@ -62,7 +62,7 @@ def taps_per_phase(
     ((2, 0),)
     """
     dilation = (1,) * len(kernel) if dilation is None else dilation
-    return tuple(tuple(phase_taps(k, s, d, r)[2] for r in range(s)) for k, s, d in zip(kernel, stride, dilation))
+    return tuple(geometry.taps_per_phase(k, s, d) for k, s, d in zip(kernel, stride, dilation))
 
 
 def phase_of_taps(kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int] | None = None) -> np.ndarray:
