@@ -5,10 +5,9 @@ extra (torch, matplotlib, onnx, dask) is skipped when that extra is not installe
 import importlib.util
 import os
 
-# torch's (and NumPy's OpenBLAS's) OpenMP threads spin-wait between parallel regions. On a machine
-# whose cores other jobs are using, that spinning made torch-heavy tests many times slower (measured:
-# `tconv study --quick` ran over 12 minutes at 2 threads beside two busy loops and other jobs, against 2
-# minutes waiting passively, 2.5 at one thread). Set before anything loads OpenMP; an exported value wins.
+# torch's OpenMP threads spin-wait between parallel regions, which on cores other jobs are using
+# slows torch-heavy tests; waiting passively costs nothing measurable on an idle machine. Set before
+# anything loads OpenMP; a value already exported wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _NEEDS = {

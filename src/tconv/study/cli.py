@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import importlib
 import json
-import os
 import pathlib
 import sys
 
@@ -71,8 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",
         type=_positive_int,
+        default=1,
         metavar="T",
-        help="torch CPU threads (default: torch's choice, its idle threads waiting passively)",
+        help="torch CPU threads (default 1: the study's small networks gained nothing from a second thread on an "
+        "idle machine, and ran 3x slower with two on cores other jobs were using)",
     )
 
 
@@ -111,19 +112,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"tconv study: needs {', '.join(missing)}: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    if args.threads is None and "torch" not in sys.modules:
-        # torch's OpenMP threads spin-wait between parallel regions; on cores that other jobs are
-        # using, that spinning made --quick several times slower than one thread (docs/study.md).
-        # Waiting passively keeps torch's threads without the spinning. Set before torch loads
-        # OpenMP, in this command's own process; a value the user exported wins.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from .experiment import FULL, QUICK, run_study
     from .model import BALANCED, UPSAMPLERS
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
 
     config = QUICK if args.quick else FULL
     config = dataclasses.replace(config, seed=args.seed, epochs=args.epochs or config.epochs)
@@ -134,10 +126,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"tconv study: error: --upsamplers {args.upsamplers!r}: each must be one of {known}", file=sys.stderr)
             return 2
         config = dataclasses.replace(config, upsamplers=names)
-    report, runs, real = run_study(config)
-    if args.out is not None:
-        from .figures import write_figures
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        report, runs, real = run_study(config)
+        if args.out is not None:
+            from .figures import write_figures
 
-        write_figures(args.out, report, runs, real)
+            write_figures(args.out, report, runs, real)
+    finally:  # called in-process (tests, notebooks), leave torch's threads as they were
+        torch.set_num_threads(threads)
     print(json.dumps(dataclasses.asdict(report), indent=2) if args.json else _table(report))
     return 0
