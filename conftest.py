@@ -18,7 +18,7 @@ _NEEDS = {
         "src/tconv/auditor/torch_model.py",
         *(f"src/tconv/study/{m}.py" for m in ("diffusion", "experiment", "figures", "model", "train")),
     ],
-    "matplotlib": ["src/tconv/explainer/image.py"],
+    "matplotlib": ["src/tconv/explainer/image.py", "src/tconv/explainer/palette.py"],
     "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md", "docs/audit.md"],
     "dask": ["src/tconv/backends/dask.py"],
 }

@@ -11,10 +11,12 @@ use), so the files do not depend on the installed version; ``test_cli.py`` tests
 
 import os
 import pathlib
+import re
 
 import pytest
 
 from tconv.cli.main import main
+from tconv.explainer.layout import vlen
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TCONV_UPDATE_GOLDEN") == "1"
@@ -48,6 +50,36 @@ CASES = {
     "artifacts_k4s2": ["artifacts", "--kernel", "4", "--stride", "2", "--size", "3"],
     "artifacts_k4s3": ["artifacts", "--kernel", "4", "--stride", "3", "--size", "3"],
     "artifacts_holes_1d": ["artifacts", "--kernel", "2", "--stride", "2", "--dilation", "2", "--ndim", "1"],
+    # Japanese (--lang ja): the same numbers, every sentence from the Japanese catalogue
+    "explain_ja_learner": ["--lang", "ja"],
+    "explain_ja_stride2": ["explain", "--example", "stride2", "--lang", "ja"],
+    "explain_ja_1d_padding": ["explain", "-x", "1 2 3", "-w", "1 10 100", "-s", "2", "-p", "1", "--lang", "ja"],
+    "explain_ja_layer_groups": [
+        "explain",
+        "-x",
+        "1 2 | 3 4",
+        "-w",
+        "1 1 | 2 0 | 1 -1 | 0 3",
+        "-g",
+        "2",
+        "--lang",
+        "ja",
+    ],
+    "shape_ja_forward": ["shape", "--input", "64", "--kernel", "4", "--stride", "2", "--padding", "1", "--lang", "ja"],
+    "shape_ja_reverse": [
+        "shape",
+        "--input",
+        "64",
+        "--kernel",
+        "3",
+        "--stride",
+        "2",
+        "--output-size",
+        "128",
+        "--lang",
+        "ja",
+    ],
+    "artifacts_ja_k3s2": ["artifacts", "--kernel", "3", "--stride", "2", "--lang", "ja"],
 }
 
 
@@ -55,7 +87,7 @@ CASES = {
 def test_golden(name, capsys, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     argv = CASES[name]
-    if not argv or argv[0] == "explain":
+    if not argv or argv[0] in ("explain", "--lang"):
         argv = argv + ["--no-torch"]
     assert main(argv) == 0
     text = capsys.readouterr().out
@@ -69,9 +101,19 @@ def test_golden(name, capsys, monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden_text_fits_80_columns(name):
-    """Small examples fit an 80-column terminal; big ones are elided to fit too."""
+    """Small examples fit an 80-column terminal; big ones are elided to fit too (a Japanese
+    character takes two columns)."""
     path = GOLDEN / f"{name}.txt"
     if not path.exists():
         pytest.skip("golden file not generated yet")
-    long = [line for line in path.read_text(encoding="utf-8").splitlines() if len(line) > 80]
+    long = [line for line in path.read_text(encoding="utf-8").splitlines() if vlen(line) > 80]
     assert not long
+
+
+def test_japanese_golden_has_the_english_numbers():
+    """--lang ja changes the words, never the numbers: the grids of both texts are the same lines."""
+    grids = {}
+    for lang, name in (("en", "explain_stride2"), ("ja", "explain_ja_stride2")):
+        text = (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
+        grids[lang] = [" ".join(line.split()) for line in text.splitlines() if re.fullmatch(r"[\s\d\[\].·…-]+", line)]
+    assert grids["en"] == grids["ja"] and len(grids["en"]) > 40

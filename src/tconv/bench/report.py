@@ -256,28 +256,48 @@ def table(report: Report) -> str:
     return "\n".join(lines)
 
 
-def plot(report: Report, path: str) -> None:
-    """tconv / best peer per layer (log scale, grouped by class), with the targets as lines."""
-    import matplotlib
+def plain_ticks(axis) -> None:
+    """Log-axis tick labels as plain numbers (``0.5``, ``1``, ``2``), not ``2×10⁰``; the minor ticks
+    are labelled at 2, 3 and 5 of each decade only, so they do not crowd."""
+    import math
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
-    rows = [r for r in report.layers if r.ratio]
-    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(rows) + 2), 4.2))
-    classes = list(dict.fromkeys(r.cls for r in rows))
-    colors = plt.get_cmap("tab10")
-    for i, r in enumerate(rows):
-        ax.bar(i, r.ratio, color=colors(classes.index(r.cls) % 10))
-        if r.noise:
-            ax.errorbar(i, r.ratio, yerr=[[0], [r.ratio * r.noise]], color="k", lw=0.8, capsize=1.5)  # type: ignore[operator]
+    def major(v, _pos):
+        return f"{v:g}"
+
+    def minor(v, _pos):
+        if v <= 0:
+            return ""
+        lead = round(v / 10 ** math.floor(math.log10(v)), 6)
+        return f"{v:g}" if lead in (2, 3, 5) else ""
+
+    axis.set_major_formatter(FuncFormatter(major))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def figure(report: Report):
+    """tconv / best peer per layer (log scale, grouped by class), with the targets as lines: a matplotlib Figure."""
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=colors(i % 10), label=cls) for i, cls in enumerate(classes)]
+    rows = [r for r in report.layers if r.ratio]
+    fig = Figure(figsize=(max(6, 0.28 * len(rows) + 2), 4.2))
+    ax = fig.add_subplot()
+    classes = list(dict.fromkeys(r.cls for r in rows))
+    palette = matplotlib_colours()
+    for i, r in enumerate(rows):
+        ax.bar(i, r.ratio, color=palette[classes.index(r.cls) % 10])
+        if r.noise:
+            ax.errorbar(i, r.ratio, yerr=[[0], [r.ratio * r.noise]], color="k", lw=0.8, capsize=1.5)  # type: ignore[operator]
+    handles = [Patch(color=palette[i % 10], label=cls) for i, cls in enumerate(classes)]
     ax.axhline(1.0, color="k", lw=1)
     handles.append(ax.axhline(1.2, color="r", lw=1, ls="--", label="worst target 1.2"))
     handles.append(ax.axhline(0.9, color="g", lw=1, ls=":", label="geometric-mean target 0.9"))
     ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi * (hi / lo) ** 0.4)  # headroom above the tallest bar for the legend
+    plain_ticks(ax.yaxis)
     ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("tconv time / best peer time")
     s = report.summary
@@ -289,5 +309,17 @@ def plot(report: Report, path: str) -> None:
     ax.set_title(title, fontsize=10)
     ax.legend(handles=handles, fontsize=7, ncol=3, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def matplotlib_colours() -> list:
+    """matplotlib's ``tab10`` colours, in order."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return [cmap(i) for i in range(10)]
+
+
+def plot(report: Report, path: str) -> None:
+    """Write :func:`figure` to ``path`` (PNG or SVG, by its extension)."""
+    figure(report).savefig(path, dpi=110)

@@ -106,16 +106,19 @@ def table(result: ScalingResult) -> str:
     return "\n".join(lines)
 
 
-def plot(result: ScalingResult, path: str) -> None:
-    """Log-log time against each swept quantity, per library; the thread gains as bars."""
-    import matplotlib
+def figure(result: ScalingResult):
+    """Log-log time against each swept quantity, per library; the thread gains as bars: a matplotlib Figure.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The gains' legend sits in headroom above the tallest bar, so it covers none.
+    """
     import matplotlib.ticker
+    from matplotlib.figure import Figure
+
+    from tconv.bench.report import plain_ticks
 
     libs = ("tconv", "torch", "onnxruntime")
-    fig, axes = plt.subplots(1, len(result.sweeps) + 1, figsize=(4.2 * (len(result.sweeps) + 1), 3.6))
+    fig = Figure(figsize=(4.2 * (len(result.sweeps) + 1), 3.6))
+    axes = fig.subplots(1, len(result.sweeps) + 1)
     for ax, (_name, (label, xs, report)) in zip(axes, result.sweeps.items()):
         for lib in libs:
             pts = [(x, r.results[lib].ms) for x, r in zip(xs, report.layers) if r.results[lib].ok]
@@ -123,6 +126,7 @@ def plot(result: ScalingResult, path: str) -> None:
                 ax.loglog(*zip(*pts), marker="o", label=lib)
         ax.set_xticks(xs, [str(x) for x in xs])  # the swept values, not crowded minor labels
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        plain_ticks(ax.yaxis)
         ax.set_xlabel(label)
         ax.set_ylabel("ms per call")
         ax.grid(True, which="both", lw=0.3)
@@ -131,17 +135,20 @@ def plot(result: ScalingResult, path: str) -> None:
     gains = result.gains()
     names = [row.name for row in next(iter(result.threads.values())).layers]
     width = 0.8 / len(libs)
+    tallest = 1.0
     for j, lib in enumerate(libs):
-        ax.bar(
-            [i + (j - 1) * width for i in range(len(names))],
-            [gains.get(lib, {}).get(n, 0) for n in names],
-            width,
-            label=lib,
-        )
+        heights = [gains.get(lib, {}).get(n, 0) for n in names]
+        tallest = max(tallest, *heights)
+        ax.bar([i + (j - 1) * width for i in range(len(names))], heights, width, label=lib)
     ax.axhline(1, color="k", lw=0.8)
+    ax.set_ylim(0, tallest * 1.35)  # headroom for the legend: one row above the bars
     ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=7)
     ax.set_ylabel(f"time 1 thread / {max(result.threads)} threads")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, ncol=len(libs), loc="upper center", frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def plot(result: ScalingResult, path: str) -> None:
+    """Write :func:`figure` to ``path`` (PNG or SVG, by its extension)."""
+    figure(result).savefig(path, dpi=110)

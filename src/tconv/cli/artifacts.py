@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from tconv.cli.common import UsageError, output_path
+from tconv.cli.common import UsageError, add_lang_option, output_path
 from tconv.errors import TConvError
 from tconv.explainer.artifacts import analyse, render
+from tconv.explainer.i18n import messages
 from tconv.explainer.parse import parse_per_axis
 
 __all__ = ["add_parser", "run"]
@@ -29,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=5, metavar="N", help="input size of the overlap map (default 5)")
     p.add_argument("--out", "-o", metavar="FILE", help="write a picture: .png or .svg")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_lang_option(p)
     p.set_defaults(run=run)
     return p
 
@@ -51,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: the artifacts picture draws 1 or 2 axes; for 3, print the text (no --out)")
     if args.out:
         from tconv.explainer.image import save_artifacts
+        from tconv.explainer.palette import picture_lang
 
-        save_artifacts(a, output_path(args.out))
-        print(f"tconv: wrote {args.out}")
+        save_artifacts(a, output_path(args.out), args.lang)
+        if picture_lang(args.lang) != args.lang:
+            print(messages(args.lang)("cli.pictures_english"), file=sys.stderr)
+        print(messages(args.lang)("cli.wrote", path=args.out))
         return 0
     if args.json:
         print(
@@ -68,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(render(a))
+    print(render(a, args.lang))
     return 0

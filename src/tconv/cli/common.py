@@ -12,7 +12,7 @@ import argparse
 import pathlib
 from typing import IO, NoReturn
 
-__all__ = ["UsageError", "Parser", "use_colour_option", "output_path"]
+__all__ = ["UsageError", "Parser", "use_colour_option", "output_path", "add_lang_option"]
 
 
 class UsageError(Exception):
@@ -37,3 +37,16 @@ def output_path(path: str) -> str:
     """``--out PATH``: its folder is made if missing (``--out out/steps.png`` works on a fresh clone)."""
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _lang(value: str) -> str:
+    from tconv.explainer.i18n import LANGS
+
+    if value not in LANGS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language of the explainer (one of: {', '.join(LANGS)})")
+    return value
+
+
+def add_lang_option(p: argparse.ArgumentParser) -> None:
+    """``--lang en|ja``: the language of the text and pictures (English by default; one line for any other)."""
+    p.add_argument("--lang", type=_lang, default="en", metavar="LANG", help="language: en (default) or ja (日本語)")

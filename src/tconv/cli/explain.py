@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tconv.cli.common import UsageError, output_path, use_colour_option
+from tconv.cli.common import UsageError, add_lang_option, output_path, use_colour_option
 from tconv.examples import EXAMPLES
 from tconv.explainer.compute import explain
+from tconv.explainer.i18n import messages
 from tconv.explainer.parse import OPTIONS, explain_arguments
 from tconv.explainer.text import render
 
@@ -50,6 +51,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     torch.add_argument(
         "--no-torch", action="store_true", help="do not run PyTorch (the default; kept for existing scripts)"
     )
+    add_lang_option(p)
     p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
@@ -63,16 +65,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Explain the arguments' transposed convolution, as text, JSON or a picture."""
     a = explain_arguments({name: getattr(args, name) for name in OPTIONS}, cli=True)
-    e = explain(**a, torch_check=args.torch)
+    e = explain(**a, torch_check=args.torch, lang=args.lang)
+    t = messages(args.lang)
     out = args.out
     suffix = out.rsplit(".", 1)[-1].lower() if out and "." in out else ""
     if out and suffix in ("png", "svg", "gif"):
-        from tconv.explainer.image import (
-            save,  # matplotlib/Pillow: only when a picture is asked for
-        )
+        from tconv.explainer.image import save  # matplotlib/Pillow: only when a picture is asked for
+        from tconv.explainer.palette import picture_lang
 
         save(e, output_path(out))
-        print(f"tconv: wrote {out}")
+        if picture_lang(args.lang) != args.lang:
+            print(t("cli.pictures_english"), file=sys.stderr)
+        print(t("cli.wrote", path=out))
         return 0
     if out and suffix not in ("txt", "json", "text"):
         raise UsageError(f"--out {out}: unknown file type; use .png, .svg, .gif, .txt or .json")
@@ -81,15 +85,14 @@ def run(args: argparse.Namespace) -> int:
         text = e.to_json(indent=1) if as_json else render(e, colour=False)
         with open(output_path(out), "w", encoding="utf-8") as f:
             f.write(text + "\n")
-        print(f"tconv: wrote {out}")
+        print(t("cli.wrote", path=out))
         return 0
     if as_json:
         print(e.to_json())
         return 0
     print(render(e, colour=use_colour_option(args.color, sys.stdout)))
     if e.name == "learner":  # the first thing a new user sees: say where to go next
-        print("\nNext: tconv explain --example stride2 (stride 2, and a kernel whose flip shows),")
-        print("or tconv serve: the same steps in the browser, with controls to change them.")
+        print("\n" + t("cli.next"))
     return 0
 
 

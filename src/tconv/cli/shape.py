@@ -7,7 +7,8 @@ import dataclasses
 import json
 
 from tconv.arguments import transpose_geometry
-from tconv.cli.common import UsageError
+from tconv.cli.common import UsageError, add_lang_option
+from tconv.explainer.i18n import messages
 from tconv.explainer.parse import parse_padding, parse_per_axis
 from tconv.explainer.shape import tconv_pairs, torch_solutions
 from tconv.explainer.steps import shape_step
@@ -34,6 +35,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dilation", "-d", default="1", metavar="D")
     p.add_argument("--output-size", "--want", metavar="O", help="the size you want: list the paddings that give it")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_lang_option(p)
     p.set_defaults(run=run)
     return p
 
@@ -64,22 +66,30 @@ def run(args: argparse.Namespace) -> int:
         )
     padding, op = parse_padding(args.padding), parse_per_axis(args.output_padding, "--output-padding")
     g = transpose_geometry((1, 1, *i), (1, 1, *k), stride, padding, op, 1, dilation)
-    step = shape_step(g, padding, op)
+    step = shape_step(g, padding, op, args.lang)
     if args.json:
         print(json.dumps({"output_size": list(g.large), "axes": [dataclasses.asdict(ax) for ax in step.axes]}))
         return 0
-    print(f"tconv shape: input {','.join(map(str, i))}, kernel {','.join(map(str, k))}, stride {args.stride},")
-    print(f"  padding {args.padding}, output_padding {args.output_padding}, dilation {args.dilation}")
+    t = messages(args.lang)
+    print(
+        t(
+            "shape.header",
+            i=",".join(map(str, i)),
+            k=",".join(map(str, k)),
+            s=args.stride,
+            p=args.padding,
+            op=args.output_padding,
+            d=args.dilation,
+        )
+    )
     print(f"  {step.axes[0].formula}")
     for a, ax in enumerate(step.axes):
-        label = f"   (axis {a})" if ndim > 1 else ""
+        label = "   " + t("shape.axis", a=a) if ndim > 1 else ""
         print(f"    = {ax.numbers}{label}")
-        tail = f"{ax.end} at the end" if ax.end >= 0 else f"{-ax.end} zeros appended at the end"
-        print(
-            f"      full output F = {ax.full}, cropped {ax.begin} at the start and {tail}"
-            + (f", then output_padding {ax.output_padding} appended" if ax.output_padding else "")
-        )
-    print(f"  output size: {' x '.join(map(str, g.large))}")
+        tail = t("shape.tail_end", e=ax.end) if ax.end >= 0 else t("shape.tail_zeros", z=-ax.end)
+        op = t("shape.then_op", op=ax.output_padding) if ax.output_padding else ""
+        print("      " + t("shape.full", F=ax.full, b=ax.begin, tail=tail, op=op))
+    print("  " + t("shape.size", size=" x ".join(map(str, g.large))))
     return 0
 
 
@@ -112,31 +122,29 @@ def _reverse(args, i, k, stride, dilation, want) -> int:
     if args.json:
         print(json.dumps({"axes": result}))
         return 0
-    print(f"tconv shape: which padding gives output size {args.output_size}?")
+    t = messages(args.lang)
+    print(t("shape.which", o=args.output_size))
     for r in result:
-        label = f"axis {r['axis']}: " if len(result) > 1 else ""
+        label = t("shape.axis_prefix", a=r["axis"]) if len(result) > 1 else ""
+        s, d = r["stride"], r["dilation"]
         print(
-            f"  {label}i={r['input']} k={r['kernel']} s={r['stride']} d={r['dilation']}: "
-            f"full output F = ({r['input']}-1)*{r['stride']} + {r['dilation']}*({r['kernel']}-1) + 1 = {r['full']}, want {r['want']}"
+            "  " + t("shape.reverse_axis", label=label, i=r["input"], k=r["kernel"], s=s, d=d, F=r["full"], o=r["want"])
         )
         if r["torch"]:
             sols = ", ".join(f"padding={p}, output_padding={op}" for p, op in r["torch"])
-            print(f"    PyTorch: {sols}")
+            print("    " + t("shape.torch", solutions=sols))
         else:
-            print(
-                f"    PyTorch: none (it reaches F - 2p + op with 0 <= op < {max(r['stride'], r['dilation'])}, "
-                f"so at most {r['full'] + max(r['stride'], r['dilation']) - 1})"
-            )
+            print("    " + t("shape.torch_none", m=max(s, d), most=r["full"] + max(s, d) - 1))
         if r["tconv_pairs"]:
             pairs = r["tconv_pairs"]
             shown = ", ".join(f"{b}:{e}" for b, e in (pairs if len(pairs) <= 6 else pairs[:3] + pairs[-2:]))
             if len(pairs) > 6:
                 shown = shown.replace(f"{pairs[2][0]}:{pairs[2][1]}, ", f"{pairs[2][0]}:{pairs[2][1]}, …, ", 1)
-            print(f"    tconv padding begin:end with begin + end = F - o = {r['full'] - r['want']}: {shown}")
+            print("    " + t("shape.pairs", d=r["full"] - r["want"], shown=shown))
         elif r["output_padding_only"] is not None:
-            print(f"    tconv: padding 0, output_padding {r['output_padding_only']} (o - F)")
+            print("    " + t("shape.op_only", op=r["output_padding_only"]))
         else:
-            print("    tconv: none")
+            print("    " + t("shape.none"))
         if r["same"]:
-            print(f"    padding='same' gives it too (o = i*s = {r['want']})")
+            print("    " + t("shape.same", o=r["want"]))
     return 0

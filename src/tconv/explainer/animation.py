@@ -1,5 +1,5 @@
 """The explainer's animation (GIF, drawn frame by frame with Pillow): one frame per stamp (scatter)
-or per output position (zero insertion), then the result; a legend line says what the colours mean.
+or per output position (zero insertion), then the result; a legend says what every colour means.
 
 Drawn from the explanation's typed steps, so any parameters work, like the figures of Dumoulin &
 Visin's *convolution arithmetic*. Pillow is imported only here, only when a GIF is asked for.
@@ -10,11 +10,22 @@ from __future__ import annotations
 import numpy as np
 
 from tconv.errors import TConvError
-from tconv.explainer.palette import _GREY, _MARK, _PAD, _as2d, _fill, _label, _need
+from tconv.explainer.i18n import messages
+from tconv.explainer.palette import _GREY, _KEPT, _MARK, _PAD, _as2d, _fill, _label, _need, font_path, picture_lang
 
 __all__ = ["animation"]
 
-LEGEND = "blue +, red -, white 0, grey . padding; orange border: the cells this step touches"
+#: The legend under every frame: a swatch (fill, or an outline colour) and the key of what it means.
+LEGEND = (
+    ("fill", _fill(1, 1), "pic.positive"),
+    ("fill", _fill(-1, 1), "pic.negative"),
+    ("fill", (255, 255, 255), "pic.zero_cell"),
+    ("fill", _PAD, "pic.padding"),
+    ("box", _MARK, "pic.this_step"),
+    ("box", _KEPT, "pic.kept"),
+)
+SIZE = 13  # the font's size in pixels: titles, numbers and the legend
+LINE = 18  # one line of text
 
 
 def _draw(draw, font, arr, title, *, x0, y0, cell, mark=None, texts=None, vmax=None, box=None):
@@ -22,7 +33,8 @@ def _draw(draw, font, arr, title, *, x0, y0, cell, mark=None, texts=None, vmax=N
     arr2 = _as2d(arr)
     vmax = float(np.max(np.abs(arr2))) if vmax is None else vmax
     draw.text((x0, y0), title, fill=(0, 0, 0), font=font)
-    y0 += 16
+    y0 += LINE + 2
+    small = font.font_variant(size=max(8, min(SIZE, int(cell * 0.5))))
     for (r, c), v in np.ndenumerate(arr2):
         text = _label(v) if texts is None else _as2d(texts)[r, c]
         pad = text == "."  # padding; "" is a cell not computed yet
@@ -33,14 +45,7 @@ def _draw(draw, font, arr, title, *, x0, y0, cell, mark=None, texts=None, vmax=N
             outline=(160, 160, 160),
         )
         if cell >= 16 and text:
-            s = text
-            l, t, rr, b = draw.textbbox((0, 0), s, font=font)
-            draw.text(
-                (x + (cell - (rr - l)) / 2, y + (cell - (b - t)) / 2 - t),
-                s,
-                fill=(0, 0, 0) if not pad else _GREY,
-                font=font,
-            )
+            draw.text((x + cell / 2, y + cell / 2), text, fill=(0, 0, 0) if not pad else _GREY, font=small, anchor="mm")
     if mark is not None:
         for (r, c), m in np.ndenumerate(_as2d(mark)):
             if m:
@@ -48,17 +53,36 @@ def _draw(draw, font, arr, title, *, x0, y0, cell, mark=None, texts=None, vmax=N
                 draw.rectangle((x, y, x + cell, y + cell), outline=_MARK, width=3)
     if box is not None:  # (r0, c0, r1, c1) in cells: the part kept after the crop
         r0, c0, r1, c1 = box
-        draw.rectangle((x0 + c0 * cell, y0 + r0 * cell, x0 + c1 * cell, y0 + r1 * cell), outline=(0, 150, 0), width=2)
-    return x0 + arr2.shape[1] * cell
+        draw.rectangle((x0 + c0 * cell, y0 + r0 * cell, x0 + c1 * cell, y0 + r1 * cell), outline=_KEPT, width=3)
+    return max(x0 + arr2.shape[1] * cell, x0 + draw.textlength(title, font=font))
+
+
+def _legend(draw, font, t, x0, y0, width):
+    """The swatches and what they mean, wrapped to ``width``; returns the height used."""
+    x, y = x0, y0
+    for kind, colour, key in LEGEND:
+        text = t(key)
+        w = 14 + 6 + draw.textlength(text, font=font) + 16
+        if x > x0 and x + w > x0 + width:
+            x, y = x0, y + LINE
+        if kind == "fill":
+            draw.rectangle((x, y + 2, x + 14, y + 16), fill=colour, outline=(160, 160, 160))
+        else:
+            draw.rectangle((x, y + 2, x + 14, y + 16), fill=(255, 255, 255), outline=colour, width=3)
+        draw.text((x + 20, y + 9), text, fill=_GREY, font=font, anchor="lm")
+        x += w
+    return y + LINE - y0
 
 
 def animation(e, path: str) -> tuple:
     """One frame per stamp (scatter) or per output position (zero insertion), then the result.
 
     Zero insertion is animated when the explanation shows only that method; scatter otherwise.
-    Returns the frame size in pixels (width, height).
+    Drawn in matplotlib's DejaVu Sans, labelled in the explanation's language where that font has
+    its glyphs (else in English). Returns the frame size in pixels (width, height).
     """
     Image, ImageDraw, ImageFont = _need("PIL.Image"), _need("PIL.ImageDraw"), _need("PIL.ImageFont")
+    t = messages(picture_lang(e.lang))
     kinds = [s.kind for s in e.steps]
     kind = "scatter" if "scatter" in kinds else "zero_insert" if "zero_insert" in kinds else None
     if kind is None:
@@ -68,12 +92,14 @@ def animation(e, path: str) -> tuple:
     big = d.full if kind == "scatter" else d.padded
     cols = sum(_as2d(a).shape[1] for a in (x, e.w, big, y))
     cell = int(max(6, min(28, 760 // max(cols, 1))))
-    font = ImageFont.load_default()
+    font = ImageFont.truetype(font_path(), SIZE)
     gap = 24
     rows = max(_as2d(a).shape[0] for a in (x, e.w, big, y))
-    W = 16 + cols * cell + 3 * gap + 16
-    H = 16 + 16 + 16 + rows * cell + 16 + 18 + 14
-    W = max(W, 460)
+    W = max(16 + cols * cell + 3 * gap + 16, 560)
+    probe = ImageDraw.Draw(Image.new("RGB", (W, 10)))
+    legend_h = _legend(probe, font, t, 16, 0, W - 32)
+    top = 10 + LINE + 8
+    H = top + LINE + 2 + rows * cell + 12 + LINE + legend_h + 8
     frames = []
     vmax = float(max(np.max(np.abs(d.full if kind == "scatter" else d.output)), np.max(np.abs(y)), 1))
     a = e.arguments
@@ -84,12 +110,12 @@ def animation(e, path: str) -> tuple:
     def frame(title, panels):
         im = Image.new("RGB", (W, H), (255, 255, 255))
         dr = ImageDraw.Draw(im)
-        dr.text((16, 8), title, fill=(0, 0, 0), font=font)
-        dr.text((16, H - 32), caption, fill=_GREY, font=font)
-        dr.text((16, H - 18), LEGEND, fill=_GREY, font=font)
+        dr.text((16, 10), title, fill=(0, 0, 0), font=font)
+        dr.text((16, H - 8 - legend_h - LINE), caption, fill=_GREY, font=font)
+        _legend(dr, font, t, 16, H - 8 - legend_h, W - 32)
         x = 16
         for args, kw in panels:
-            x = _draw(dr, font, *args, x0=x, y0=30, cell=cell, **kw) + gap
+            x = _draw(dr, font, *args, x0=x, y0=top, cell=cell, **kw) + gap
         frames.append(im)
 
     if kind == "scatter":
@@ -101,16 +127,16 @@ def animation(e, path: str) -> tuple:
             touched[tuple(slice(p, p + ke, dd) for p, ke, dd in zip(s.at, g.effective_kernel, g.dilation))] = True
             idx = ",".join(map(str, s.index))
             frame(
-                f"scatter: x[{idx}] = {_label(s.value)} stamps {_label(s.value)}·w at ({','.join(map(str, s.at))})",
+                t("pic.anim.scatter", i=idx, v=_label(s.value), at=",".join(map(str, s.at))),
                 [
                     ((x, "x"), {"mark": xm}),
-                    ((s.stamp, "stamp"), {"vmax": vmax}),
-                    ((s.sum, "running sum F"), {"mark": touched, "vmax": vmax}),
+                    ((s.stamp, t("pic.stamp")), {"vmax": vmax}),
+                    ((s.sum, t("pic.running_sum")), {"mark": touched, "vmax": vmax}),
                 ],
             )
         box2 = _crop_box(d.begin, d.end, shape)
         frame(
-            "sum of all stamps; the green box is kept (the crop), giving y",
+            t("pic.anim.sum"),
             [((x, "x"), {}), ((d.full, "F"), {"box": box2, "vmax": vmax}), ((y, "y"), {"vmax": vmax})],
         )
     else:
@@ -124,26 +150,32 @@ def animation(e, path: str) -> tuple:
             cur[tuple(wdw.out)] = True
             partial = np.where(done, np.vectorize(_label, otypes=[object])(y), "")
             frame(
-                f"zero insertion: y[{','.join(map(str, wdw.out))}] = window · flip(w) = {_label(wdw.sum)}",
+                t("pic.anim.zero", o=",".join(map(str, wdw.out)), v=_label(wdw.sum)),
                 [
-                    ((d.padded, "padded input P"), {"mark": mark, "texts": texts}),
+                    ((d.padded, t("pic.padded")), {"mark": mark, "texts": texts}),
                     ((d.flipped, "flip(w)"), {}),
                     ((y, "y"), {"mark": cur, "vmax": vmax, "texts": partial}),
                 ],
             )
         frame(
-            "zero insertion: every window done",
+            t("pic.anim.zero_done"),
             [
-                ((d.padded, "padded input P"), {"texts": texts}),
+                ((d.padded, t("pic.padded")), {"texts": texts}),
                 ((d.flipped, "flip(w)"), {}),
                 ((y, "y"), {"vmax": vmax}),
             ],
         )
     # One shared palette: consecutive frames then differ only where the drawing changed (small files).
-    both = Image.new("RGB", (W, 2 * H))
-    both.paste(frames[0], (0, 0))  # the first frame has the marks, the last all of y's colours
+    # It is made from the first frame (the marks), the last (all of y's colours) and a strip with a
+    # large patch of every colour the legend names, so that none is merged into a neighbour.
+    swatches = [_MARK, _KEPT, _PAD, _GREY, *(_fill(v, 10) for v in range(-10, 11))]
+    both = Image.new("RGB", (W, 2 * H + 40 * len(swatches)), (255, 255, 255))
+    both.paste(frames[0], (0, 0))
     both.paste(frames[-1], (0, H))
-    palette = both.quantize(colors=64, dither=Image.Dither.NONE)
+    strip = ImageDraw.Draw(both)
+    for n, colour in enumerate(swatches):
+        strip.rectangle((0, 2 * H + 40 * n, W, 2 * H + 40 * (n + 1)), fill=colour)
+    palette = both.quantize(colors=96, dither=Image.Dither.NONE)
     frames = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     frames[0].save(
         path,

@@ -18,12 +18,12 @@ neighbouring pixels: a checkerboard, even for a constant input. ``k`` divisible 
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 
 from tconv.api import conv_transpose
-from tconv.explainer.text import grid
+from tconv.explainer.i18n import messages
+from tconv.explainer.layout import grid, wrap
 from tconv.methods.polyphase import phase_taps
 
 __all__ = ["overlap_counts", "analyse", "render", "divisible_kernels", "remedies"]
@@ -68,39 +68,35 @@ def analyse(kernel, stride, dilation, size: int = 5) -> dict:
     }
 
 
-def render(a) -> str:
-    """The analysis as text."""
-    lines = ["tconv artifacts: taps landing on each output position", "  (in the interior, one period per axis)"]
+def render(a, lang: str = "en") -> str:
+    """The analysis as text, in ``lang``."""
+    t = messages(lang)
+    lines = [t("art.title"), "  " + t("art.period")]
     for n, ax in enumerate(a["axes"]):
         c = ax["counts"]
-        verdict = "even" if len(set(c)) == 1 else ("holes" if 0 in c else "uneven")
+        verdict = t("art.verdict." + ("even" if len(set(c)) == 1 else ("holes" if 0 in c else "uneven")))
+        counts = " ".join(map(str, c))
         lines.append(
-            f"  axis {n}: k={ax['kernel']} s={ax['stride']} d={ax['dilation']}: "
-            f"{' '.join(map(str, c))} (repeating every {ax['stride']}) -> {verdict}"
+            "  " + t("art.axis", n=n, k=ax["kernel"], s=ax["stride"], d=ax["dilation"], counts=counts, verdict=verdict)
         )
     if len(a["axes"]) > 1:
-        lines.append("  interior tile (product of the axes' counts), repeated:")
+        lines.append("  " + t("art.tile"))
         reps = tuple(2 if n <= 4 else 1 for n in a["tile"].shape)
-        lines += _planes(np.tile(a["tile"], reps))
+        lines += _planes(np.tile(a["tile"], reps), t)
     size = a["input_size"]
-    lines.append(
-        f"  conv_transpose of ones ({'x'.join([str(size)] * len(a['axes']))}) with a kernel of ones, borders included:"
-    )
-    lines += _planes(a["overlap"], max_rows=20, max_cols=20)
+    lines.append("  " + t("art.ones", size="x".join([str(size)] * len(a["axes"]))))
+    lines += _planes(a["overlap"], t, max_rows=20, max_cols=20)
     if a["even"]:
-        lines.append("  even overlap: every interior position gets the same number of taps,")
-        lines.append("  so the overlap makes no checkerboard.")
+        lines += ["  " + line for line in t("art.even").splitlines()]
     elif a["holes"]:
-        lines.append("  holes: no tap ever lands on some positions (k_eff < s, or s and d share a")
-        lines.append("  factor): they stay 0.")
+        lines += ["  " + line for line in t("art.holes").splitlines()]
     else:
-        lines.append(f"  uneven overlap (max/min = {a['ratio']:.3g}): a checkerboard pattern even on a constant")
-        lines.append("  input (Odena, Dumoulin & Olah 2016).")
-        lines += remedies(a["axes"])
+        lines += ["  " + line for line in t("art.uneven", ratio=f"{a['ratio']:.3g}").splitlines()]
+        lines += remedies(a["axes"], lang)
     return "\n".join(lines)
 
 
-def _planes(a: np.ndarray, **kw) -> list[str]:
+def _planes(a: np.ndarray, t, **kw) -> list[str]:
     """A 1-D or 2-D grid; a 3-D array as its first planes along axis 0 (the rest counted)."""
     if a.ndim <= 2:
         return ["    " + line for line in grid(a, **kw)]
@@ -109,7 +105,7 @@ def _planes(a: np.ndarray, **kw) -> list[str]:
         lines.append(f"    [{i}]")
         lines += ["    " + line for line in grid(a[i], **kw)]
     if len(a) > 4:
-        lines.append(f"    … {len(a) - 4} more planes along axis 0")
+        lines.append("    " + t("art.more_planes", n=len(a) - 4))
     return lines
 
 
@@ -124,7 +120,7 @@ def divisible_kernels(k: int, s: int) -> list[int]:
     return sorted({n for n in (below, above) if n >= s})
 
 
-def remedies(axes) -> list[str]:
+def remedies(axes, lang: str = "en") -> list[str]:
     """What evens an uneven overlap, for the strides given: a kernel size the stride divides (per
     uneven axis), or a resize by the stride then a convolution.
 
@@ -133,25 +129,22 @@ def remedies(axes) -> list[str]:
       resize then convolve (nearest x3, then a 3-tap conv; Stable Diffusion's
       decoder: nearest x2, then 3x3).
     """
+    t = messages(lang)
     advice: dict[tuple[int, int], list[int]] = {}  # (k, s) -> the axes it is uneven on
     for n, ax in enumerate(axes):
         if len(set(ax["counts"])) > 1:
             advice.setdefault((ax["kernel"], ax["stride"]), []).append(n)
-    label = (lambda on: f" (axis {','.join(map(str, on))})") if len(advice) > 1 else (lambda on: "")
-    kernels = "; ".join(
-        f"{' or '.join(f'k={n}' for n in divisible_kernels(k, s))} for s={s}{label(on)}"
+    kernels = t("text.list_sep").join(
+        t(
+            "art.kernels",
+            ks=t("art.or").join(f"k={n}" for n in divisible_kernels(k, s)),
+            s=s,
+            label=t("art.axis_label", axes=",".join(map(str, on))) if len(advice) > 1 else "",
+        )
         for (k, s), on in advice.items()
     )
     strides = [ax["stride"] for ax in axes]
     scale = "x" + (str(strides[0]) if len(set(strides)) == 1 else ",".join(map(str, strides)))
     taps = "x".join("3" for _ in axes) + ("-tap" if len(axes) == 1 else "")
-    stable_diffusion = (
-        ", as Stable Diffusion's decoder"
-        if (scale, taps) == ("x2", "3x3")
-        else "; Stable Diffusion's decoder: nearest x2, then 3x3"
-    )
-    text = (
-        f"remedies: a kernel size divisible by the stride ({kernels}), or resize then convolve (nearest "
-        f"{scale}, then a {taps} conv{stable_diffusion})."
-    )
-    return ["  " + line for line in textwrap.wrap(text, 78)]
+    sd = t("art.sd_same") if (scale, taps) == ("x2", "3x3") else t("art.sd_other")
+    return wrap(t("art.remedies", kernels=kernels, scale=scale, taps=taps, sd=sd), indent="  ", width=80)

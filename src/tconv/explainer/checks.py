@@ -21,6 +21,7 @@ from tconv.api import conv, conv_transpose
 from tconv.arguments import transpose_geometry
 from tconv.arrays import window
 from tconv.errors import TORCH_INSTALL
+from tconv.explainer.i18n import messages
 from tconv.explainer.records import AdjointStep, OrthonormalDemo, TorchCheck
 from tconv.explainer.steps import MAX_MATRIX_ENTRIES
 from tconv.geometry import Geometry
@@ -53,7 +54,7 @@ def torch_call(g: Geometry) -> str:
     return call
 
 
-def torch_check(x, w, g: Geometry, output) -> TorchCheck:
+def torch_check(x, w, g: Geometry, output, lang: str = "en") -> TorchCheck:
     """PyTorch's ``conv_transpose{1,2}d`` on the same numbers (one channel, or ``(C_in, *spatial)``).
 
     PyTorch has no ``same`` or per-side padding for it: then it runs with the nearest padding it
@@ -66,7 +67,7 @@ def torch_check(x, w, g: Geometry, output) -> TorchCheck:
     except ImportError:
         return TorchCheck(
             False,
-            reason=f"not installed, so not checked against it ({TORCH_INSTALL})",
+            reason=messages(lang)("reason.not_installed", install=TORCH_INSTALL),
             call=torch_call(g),
         )
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[g.ndim]
@@ -112,7 +113,7 @@ def overlap_map(g: Geometry) -> np.ndarray:
     return window(full, g.begin, g.large)
 
 
-def orthonormal_demo(x, g: Geometry, padding, output_padding) -> OrthonormalDemo:
+def orthonormal_demo(x, g: Geometry, padding, output_padding, lang: str = "en") -> OrthonormalDemo:
     """A kernel whose ``C`` has orthonormal rows, so that ``conv(conv_transpose(x)) = x`` — with the
     user's stride, dilation and, when it crops no stamp, padding.
 
@@ -138,10 +139,7 @@ def orthonormal_demo(x, g: Geometry, padding, output_padding) -> OrthonormalDemo
     except ValueError:  # the user's padding leaves nothing of this smaller kernel's output
         kept = False
     if not kept:
-        why = (
-            f"padding {_show(padding)} would crop taps off the border stamps, leaving their rows of C shorter "
-            "than 1, so this uses padding 0"
-        )
+        why = messages(lang)("reason.cropping_padding", p=_show(padding))
         padding = 0
     y1 = conv_transpose(
         x[None, None],
@@ -179,7 +177,7 @@ def _show(padding) -> str:
     return str(padding)
 
 
-def adjoint_step(x, w, g: Geometry, output, padding, output_padding) -> AdjointStep:
+def adjoint_step(x, w, g: Geometry, output, padding, output_padding, lang: str = "en") -> AdjointStep:
     """``conv(conv_transpose(x)) = C Cᵀ x``: equal to ``x`` for every ``x`` exactly when ``C Cᵀ = I``.
 
     ``(C Cᵀ)[i, i'] = Σ_o C[i, o]·C[i', o]``: the diagonal is ``Σ w²`` over the taps of input ``i``'s
@@ -216,5 +214,5 @@ def adjoint_step(x, w, g: Geometry, output, padding, output_padding) -> AdjointS
         scale=scale,
         overlap=any(k_eff > s for k_eff, s in zip(g.effective_kernel, g.stride)),
         kernel_norm2=np.sum(w * w),
-        orthonormal_example=orthonormal_demo(x, g, padding, output_padding),
+        orthonormal_example=orthonormal_demo(x, g, padding, output_padding, lang),
     )

@@ -35,6 +35,7 @@ from tconv.errors import TConvError
 from tconv.explainer.channels import channels_step
 from tconv.explainer.checks import adjoint_step, overlap_map, torch_call, torch_check
 from tconv.explainer.explanation import Explanation
+from tconv.explainer.i18n import check_lang, messages
 from tconv.explainer.limits import MAX_CHANNELS, MAX_ELEMENTS, MAX_FULL, MAX_PRODUCTS, check_bounds
 from tconv.explainer.records import ResultStep, TorchCheck
 from tconv.explainer.steps import gemm_step, matrix_step, polyphase_step, scatter_step, shape_step, zero_insert_step
@@ -133,6 +134,7 @@ def explain(
     torch_check: bool = False,
     name: str = "",
     note: str = "",
+    lang: str = "en",
 ) -> Explanation:
     """Compute ``conv_transpose(input, kernel, ...)`` and record how, step by step.
 
@@ -154,6 +156,9 @@ def explain(
         which takes seconds; default ``False``: the result step then shows the PyTorch call without
         running it — the five methods already check each other, and the tests check them against
         PyTorch).
+    lang : str
+        The language of the text, the page and the pictures' labels: ``"en"`` (the default) or
+        ``"ja"`` (:data:`tconv.explainer.i18n.LANGS`). The numbers do not depend on it.
 
     Returns
     -------
@@ -185,6 +190,7 @@ def explain(
     Values that overflow float64 are explained (as ``inf``), without a warning; their
     :meth:`~Explanation.to_json` is refused, since JSON cannot carry them.
     """
+    check_lang(lang)
     check_bounds(dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups))
     given, w = np.asarray(input), np.asarray(kernel)
     channelled, batched = _check(given, w, groups)
@@ -205,7 +211,7 @@ def explain(
         results = {m: conv_transpose(x[None, None], w[None, None], method=m, **args)[0, 0] for m in METHODS}
     output = results["scatter" if method == "all" else method]
 
-    steps: list = [shape_step(g1, padding, output_padding)]
+    steps: list = [shape_step(g1, padding, output_padding, lang)]
     if channelled:
         steps.append(channels_step(x, w, groups=groups, **args))
     shown = _METHOD_STEPS[method]
@@ -226,17 +232,17 @@ def explain(
     }
     methods = {m: bool(np.array_equal(r, output) or np.allclose(r, output)) for m, r in results.items()}
     steps_agree = {k: bool(np.allclose(v, one)) for k, v in own.items()}
-    check = torch_check_or_skip(x, w, g, output, torch_check)
+    check = torch_check_or_skip(x, w, g, output, torch_check, lang)
     agree = all(methods.values()) and all(steps_agree.values())
     steps.append(ResultStep(output, methods, steps_agree, check, agree, overlap_map(g1)))
-    steps.append(adjoint_step(x1, w1, g1, one, padding, output_padding))
+    steps.append(adjoint_step(x1, w1, g1, one, padding, output_padding, lang))
     arguments = dict(args, groups=groups) if channelled else args
     shown_output = output[None] if batched else output  # in the input's layout
-    return Explanation(given, w, arguments, g, shown_output, steps, method, name, note, g1)
+    return Explanation(given, w, arguments, g, shown_output, steps, method, name, note, g1, lang)
 
 
-def torch_check_or_skip(x, w, g, output, run: bool) -> TorchCheck:
+def torch_check_or_skip(x, w, g, output, run: bool, lang: str = "en") -> TorchCheck:
     """PyTorch's check, or its call spelled out and why it did not run."""
     if run:
-        return torch_check(x, w, g, output)
-    return TorchCheck(False, call=torch_call(g), reason="not run (tconv explain --torch, or torch_check=True, runs it)")
+        return torch_check(x, w, g, output, lang)
+    return TorchCheck(False, call=torch_call(g), reason=messages(lang)("reason.not_run"))

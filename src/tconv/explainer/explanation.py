@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tconv.explainer.i18n import messages
 from tconv.explainer.limits import strict_json
 from tconv.explainer.records import ChannelsStep, Step, plain
 from tconv.geometry import Geometry
@@ -40,6 +41,7 @@ class Explanation:
     name: str = ""
     note: str = ""
     step_geometry: Geometry | None = field(default=None, repr=False)
+    lang: str = "en"  # the language of its text, page and pictures (tconv.explainer.i18n.LANGS)
 
     @property
     def channelled(self) -> bool:
@@ -108,8 +110,10 @@ class Explanation:
             "groups": g.groups,
         }
         # A layer's input and output without the batch axis ("batched" says it was given): the
-        # page reads input[c] and output[c] as channels.
-        return plain(
+        # page reads input[c] and output[c] as channels. Each step's title, in the explanation's
+        # language, comes first.
+        t = messages(self.lang)
+        d = plain(
             {
                 "input": self.layer_input,
                 "kernel": self.kernel,
@@ -119,9 +123,12 @@ class Explanation:
                 "output": self.layer_output,
                 "output_shape": list(self.layer_output.shape),
                 "geometry": geometry,
-                "steps": {s.kind: s for s in self.steps},
+                "lang": self.lang,
+                "steps": {},
             }
         )
+        d["steps"] = {s.kind: {"title": t("heading." + s.kind), **plain(s)} for s in self.steps}
+        return d
 
     def to_json(self, indent: int | None = None) -> str:
         """The JSON of ``tconv explain --json`` (and of ``GET /api/explain``): standard JSON only.
@@ -134,11 +141,11 @@ class Explanation:
         """
         return strict_json(self.to_dict(), self.output, indent=indent)
 
-    def text(self, colour: bool = False, sections=None, width: int | None = None) -> str:
-        """The terminal text (:func:`tconv.explainer.text.render`)."""
+    def text(self, colour: bool = False, sections=None, width: int | None = None, lang: str | None = None) -> str:
+        """The terminal text (:func:`tconv.explainer.text.render`), in ``lang`` (default: :attr:`lang`)."""
         from tconv.explainer.text import render
 
-        return render(self, colour=colour, sections=sections, width=width)
+        return render(self, colour=colour, sections=sections, width=width, lang=lang)
 
     def __str__(self) -> str:
         return self.text()
@@ -147,8 +154,9 @@ class Explanation:
         """One line: the shapes and the arguments; ``print`` shows the steps."""
         args = ", ".join(f"{k} {_show(v)}" for k, v in self.arguments.items())
         method = "" if self.method == "all" else f", method {self.method}"
+        lang = "" if self.lang == "en" else f", lang {self.lang}"
         return (
-            f"Explanation(input {_shape(self.input)}, kernel {_shape(self.kernel)}, {args}{method} -> "
+            f"Explanation(input {_shape(self.input)}, kernel {_shape(self.kernel)}, {args}{method}{lang} -> "
             f"output {_shape(self.output)}; print() shows the steps)"
         )
 
@@ -156,7 +164,7 @@ class Explanation:
         """Jupyter: the interactive page of ``tconv serve``, drawing this explanation's JSON."""
         from tconv.explainer.web import embed
 
-        return embed(self.to_dict())
+        return embed(self.to_dict(), self.lang)
 
 
 def _shape(a: np.ndarray) -> str:

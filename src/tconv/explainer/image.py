@@ -8,10 +8,13 @@ parameters work: one GIF frame per stamp (scatter) or per output position (zero 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tconv.errors import TConvError
-from tconv.explainer.palette import _MARK, _PAD, _as2d, _fill, _label, _need
+from tconv.explainer.i18n import messages
+from tconv.explainer.palette import _MARK, _PAD, FONT, _as2d, _fill, _label, _need, picture_lang
 
 __all__ = ["save", "diagram", "save_artifacts", "MAX_FRAMES", "LEGEND"]
 
@@ -36,18 +39,18 @@ CELL_IN = 0.28  # inches per cell
 DPI = 100
 
 
-def _panels(e):
+def _panels(e, t):
     """The diagram's rows of panels: (title, array, mark, texts) — all read from the steps."""
     g = e.g
     kinds = {s.kind for s in e.steps}
     zi = e.step("zero_insert") if "zero_insert" in kinds else None
     sc = e.step("scatter") if "scatter" in kinds else None
     big = max(max(np.shape(e.layer_output)), max(e.g.full)) > 12
-    rows = [[("input x", e.x, None, None), ("kernel w", e.w, None, None)]]
+    rows = [[(t("pic.input"), e.x, None, None), (t("pic.kernel"), e.w, None, None)]]
     if zi:
-        rows[0].append(("flip(w): zero insertion's kernel", zi.flipped, None, None))
+        rows[0].append((t("pic.flip"), zi.flipped, None, None))
     y = e.layer_output[0] if e.channelled else e.output
-    rows[0].append((f"output y{'[0]' if e.channelled else ''} {_shape(y)}", y, None, None))
+    rows[0].append((t("pic.output", c="[0]" if e.channelled else "", shape=_shape(y)), y, None, None))
     if sc:
         row = []
         shown = 2 if big else 4
@@ -55,11 +58,11 @@ def _panels(e):
             touched = np.zeros(np.shape(sc.full), dtype=bool)
             touched[tuple(slice(a, a + ke, d) for a, ke, d in zip(s.at, g.effective_kernel, g.dilation))] = True
             idx = ",".join(map(str, s.index))
-            row.append((f"scatter: + x[{idx}]·w at ({','.join(map(str, s.at))})", s.sum, touched, None))
+            row.append((t("pic.scatter", i=idx, at=",".join(map(str, s.at))), s.sum, touched, None))
         kept = np.zeros(np.shape(sc.full), dtype=bool)
         kept[tuple(slice(b, min(f - en, f)) for b, en, f in zip(sc.begin, sc.end, np.shape(sc.full)))] = True
         hidden = sc.more + max(len(sc.stamps) - shown, 0)
-        row.append((f"sum F{f' (+{hidden} stamps)' if hidden else ''}; kept after crop", sc.full, kept, None))
+        row.append((t("pic.sum", hidden=t("pic.hidden", n=hidden) if hidden else ""), sc.full, kept, None))
         rows.append(row)
     if zi:
         texts = np.where(zi.origin == 0, ".", np.vectorize(_label, otypes=[object])(zi.padded))
@@ -67,15 +70,13 @@ def _panels(e):
         for wdw in zi.windows[: 1 if big else 3]:
             mark = np.zeros(np.shape(zi.padded), dtype=bool)
             mark[tuple(slice(o, o + ke, d) for o, ke, d in zip(wdw.out, g.effective_kernel, g.dilation))] = True
-            row.append(
-                (f"zero insertion: y[{','.join(map(str, wdw.out))}] = {_label(wdw.sum)}", zi.padded, mark, texts)
-            )
+            row.append((t("pic.zero", o=",".join(map(str, wdw.out)), v=_label(wdw.sum)), zi.padded, mark, texts))
         if not zi.symmetric:
-            row.append(("without the flip (wrong)", zi.unflipped_output, None, None))
+            row.append((t("pic.unflipped"), zi.unflipped_output, None, None))
         rows.append(row)
     adj = e.step("adjoint")
     rows.append(
-        [("conv(y): not x" if not adj.equal else "conv(y) = x", adj.conv_of_output, None, None), ("x", e.x, None, None)]
+        [(t("pic.not_x" if not adj.equal else "pic.is_x"), adj.conv_of_output, None, None), ("x", e.x, None, None)]
     )
     return rows
 
@@ -86,12 +87,13 @@ def _shape(a) -> str:
 
 MAX_CELLS = 16  # a panel is at most this many cell widths across: bigger arrays are drawn smaller
 MAX_UNITS = 60  # a row of panels is at most this many cell widths: more panels wrap to the next row
+#: The legend's colours and the keys of what they mean (the last: the orange border).
 LEGEND = (
-    (_fill(1, 1), "positive"),
-    (_fill(-1, 1), "negative"),
-    ((255, 255, 255), "zero"),
-    (_PAD, "'.' padding"),
-    (None, "orange border: the cells a step touches (a stamp, a window, the part kept by the crop)"),
+    (_fill(1, 1), "pic.positive"),
+    (_fill(-1, 1), "pic.negative"),
+    ((255, 255, 255), "pic.zero_cell"),
+    (_PAD, "pic.padding"),
+    (None, "pic.border"),
 )
 
 
@@ -126,7 +128,8 @@ def diagram(e, path: str) -> tuple:
     Figure = _need("matplotlib.figure").Figure  # no pyplot: no global state, no GUI backend
     from matplotlib.patches import Rectangle
 
-    rows = _layout(_panels(e))
+    t = messages(picture_lang(e.lang))
+    rows = _layout(_panels(e, t))
     gap, title_h = 1.2, 1.4
     widths = [sum(max(_as2d(p[1]).shape[1] * p[4], 7) for p in row) + gap * (len(row) - 1) for row in rows]
     heights = [max(_as2d(p[1]).shape[0] * p[4] for p in row) + title_h + 0.4 for row in rows]
@@ -139,11 +142,11 @@ def diagram(e, path: str) -> tuple:
     ax.axis("off")
     font = 9
     a = e.arguments
-    ax.text(
+    text = functools.partial(ax.text, family=FONT)
+    text(
         0.5,
         0.9,
-        f"conv_transpose: stride {a['stride']}, padding {a['padding']}, output_padding "
-        f"{a['output_padding']}, dilation {a['dilation']}",
+        t("pic.header", s=a["stride"], p=a["padding"], op=a["output_padding"], d=a["dilation"]),
         fontsize=font * 1.2,
         weight="bold",
         va="center",
@@ -154,7 +157,7 @@ def diagram(e, path: str) -> tuple:
         for title, arr, mark, texts, unit in row:
             arr2 = _as2d(arr)
             vmax = float(np.max(np.abs(arr2))) if arr2.size else 0
-            ax.text(x, y + 0.6, title, fontsize=font, va="center")
+            text(x, y + 0.6, title, fontsize=font, va="center")
             top = y + title_h - 0.2
             if unit < 1:  # too many cells to number: one image, marks tinted orange
                 _raster(ax, arr2, mark, texts, vmax, (x, x + arr2.shape[1] * unit, top + arr2.shape[0] * unit, top))
@@ -164,7 +167,7 @@ def diagram(e, path: str) -> tuple:
                 pad = texts is not None and _as2d(texts)[r, c] == "."
                 col = np.array(_PAD if pad else _fill(v, vmax)) / 255
                 ax.add_patch(Rectangle((x + c, top + r), 1, 1, facecolor=col, edgecolor="0.6", lw=0.5))
-                ax.text(
+                text(
                     x + c + 0.5,
                     top + r + 0.5,
                     "." if pad else _label(v),
@@ -177,19 +180,19 @@ def diagram(e, path: str) -> tuple:
                     ax.add_patch(Rectangle((x + c, top + r), 1, 1, fill=False, edgecolor=np.array(_MARK) / 255, lw=2.2))
             x += max(arr2.shape[1], 7) + gap
         y += h
-    _legend(ax, Rectangle, 0.5, y + 0.3, font)
+    _legend(text, ax, Rectangle, 0.5, y + 0.3, font, t)
     fig.savefig(path, dpi=DPI)
     return fig.canvas.get_width_height()  # the pixel size Agg rendered
 
 
-def _legend(ax, Rectangle, x, y, font):
+def _legend(text, ax, Rectangle, x, y, font, t):
     """One line of colour swatches and what they mean, then the marks."""
-    for colour, text in LEGEND[:-1]:
+    for colour, key in LEGEND[:-1]:
         ax.add_patch(Rectangle((x, y), 0.8, 0.8, facecolor=np.array(colour) / 255, edgecolor="0.6", lw=0.5))
-        ax.text(x + 1.1, y + 0.4, text, fontsize=font, va="center")
-        x += 1.6 + 0.42 * len(text)
+        text(x + 1.1, y + 0.4, t(key), fontsize=font, va="center")
+        x += 1.6 + 0.42 * len(t(key))
     ax.add_patch(Rectangle((0.5, y + 1.1), 0.8, 0.8, fill=False, edgecolor=np.array(_MARK) / 255, lw=2.2))
-    ax.text(1.6, y + 1.5, LEGEND[-1][1], fontsize=font, va="center")
+    text(1.6, y + 1.5, t(LEGEND[-1][1]), fontsize=font, va="center")
 
 
 def _raster(ax, arr2, mark, texts, vmax, extent):
@@ -226,8 +229,9 @@ def _raster(ax, arr2, mark, texts, vmax, extent):
 # ---- checkerboard artifacts -------------------------------------------------------------------------
 
 
-def save_artifacts(analysis, path: str) -> tuple:
+def save_artifacts(analysis, path: str, lang: str = "en") -> tuple:
     """The overlap map (taps per output position) as a picture; returns its size in pixels."""
+    t = messages(picture_lang(lang))
     if str(path).rsplit(".", 1)[-1].lower() not in ("png", "svg"):
         raise TConvError(f"--out {path}: the artifacts picture is .png or .svg")
     if len(analysis["axes"]) > 2:
@@ -235,10 +239,16 @@ def save_artifacts(analysis, path: str) -> tuple:
     Figure = _need("matplotlib.figure").Figure
     m = _as2d(analysis["overlap"])
     ax_txt = "; ".join(
-        f"axis {n}: k={a['kernel']} s={a['stride']} d={a['dilation']} -> {' '.join(map(str, a['counts']))}"
+        t("pic.art.axis", n=n, k=a["kernel"], s=a["stride"], d=a["dilation"], counts=" ".join(map(str, a["counts"])))
         for n, a in enumerate(analysis["axes"])
     )
-    verdict = "even" if analysis["even"] else "holes" if analysis["holes"] else "uneven: checkerboard"
+    verdict = (
+        t("art.verdict.even")
+        if analysis["even"]
+        else t("art.verdict.holes")
+        if analysis["holes"]
+        else t("pic.art.checkerboard")
+    )
     w_in, h_in = max(4.0, 0.35 * m.shape[1] + 0.4), 0.35 * m.shape[0] + 1.0  # 0.8 inch for the title
     fig = Figure(figsize=(w_in, h_in), dpi=DPI)
     grid_w, grid_h = 0.35 * m.shape[1] / w_in, 0.35 * m.shape[0] / h_in
@@ -247,9 +257,19 @@ def save_artifacts(analysis, path: str) -> tuple:
     ax.imshow(m, cmap="Blues", vmin=0, vmax=top, aspect="auto")
     if m.size <= 900:
         for (r, c), v in np.ndenumerate(m):
-            ax.text(c, r, str(v), ha="center", va="center", fontsize=7, color="white" if v > top / 2 else "black")
+            ax.text(
+                c,
+                r,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > top / 2 else "black",
+                family=FONT,
+            )
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.suptitle(f"taps per output position ({verdict})\n{ax_txt}", fontsize=8, y=1 - 0.1 / h_in, va="top")
+    title = t("pic.art.title", verdict=verdict) + "\n" + ax_txt
+    fig.suptitle(title, fontsize=8, y=1 - 0.1 / h_in, va="top", family=FONT)
     fig.savefig(path, dpi=DPI)
     return fig.canvas.get_width_height()  # the pixel size Agg rendered

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import unicodedata
 
 import numpy as np
 
@@ -40,11 +41,15 @@ def use_colour(stream) -> bool:
 
 
 class Style:
-    """ANSI styles (or nothing when ``colour`` is false) and the line ``width`` to lay text out in."""
+    """ANSI styles (or nothing when ``colour`` is false), the line ``width`` to lay text out in, and the
+    language's strings ``t`` (:class:`tconv.explainer.i18n.Messages`)."""
 
-    def __init__(self, colour: bool = False, width: int = WIDTH):
+    def __init__(self, colour: bool = False, width: int = WIDTH, lang: str = "en"):
+        from tconv.explainer.i18n import messages
+
         self.colour = colour
         self.width = width
+        self.t = messages(lang)
 
     def _wrap(self, code: str, s: str) -> str:
         return f"\x1b[{code}m{s}\x1b[0m" if self.colour else s
@@ -68,9 +73,17 @@ class Style:
         return self._wrap("1;31", s)
 
 
+def _wide(c: str) -> bool:
+    return unicodedata.east_asian_width(c) in "WF"
+
+
 def vlen(s: str) -> int:
-    """Visible length (ANSI codes do not count)."""
-    return len(_ANSI.sub("", s))
+    """Visible length in terminal columns: ANSI codes do not count, wide (CJK) characters count 2.
+
+    >>> vlen("x ×"), vlen("転置"), vlen("\x1b[1mab\x1b[0m")
+    (3, 4, 2)
+    """
+    return sum(2 if _wide(c) else 1 for c in _ANSI.sub("", s))
 
 
 def fmt(v) -> str:
@@ -162,13 +175,43 @@ def side_by_side(blocks, gap: int = 3, width: int = WIDTH, indent: int = 3):
     return out
 
 
+#: Characters a line may not start with, and may not end with (Japanese line breaking, kinsoku).
+_NO_START = set("、。，．・：；？！）」』】〕〉》ー々ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ…,.:;!?)]")
+_NO_END = set("（「『【〔〈《([")
+
+
+def _pieces(word: str) -> list[str]:
+    """``word`` cut where a line may break inside it: between wide (CJK) characters, kinsoku kept.
+
+    >>> _pieces("転置畳み込み。"), _pieces("flip(w)")
+    (['転', '置', '畳', 'み', '込', 'み。'], ['flip(w)'])
+    """
+    pieces, prev = [""], ""
+    for part in re.split(f"({_ANSI.pattern})", word):
+        if _ANSI.fullmatch(part or "x"):
+            pieces[-1] += part
+            continue
+        for c in part:
+            if prev and (_wide(prev) or _wide(c)) and c not in _NO_START and prev not in _NO_END:
+                pieces.append("")
+            pieces[-1] += c
+            prev = c
+    return [p for p in pieces if p]
+
+
 def wrap(text: str, indent: str = "   ", first: str | None = None, width: int = WIDTH):
-    """Word-wrap ``text`` (which may hold ANSI codes) to ``width``."""
+    """Word-wrap ``text`` (which may hold ANSI codes) to ``width`` columns; CJK text breaks between characters.
+
+    >>> wrap("転置畳み込みは畳み込みの随伴であり、逆ではない。", indent="", width=16)
+    ['転置畳み込みは畳', 'み込みの随伴であ', 'り、逆ではない。']
+    """
     lines, line = [], indent if first is None else first
     for word in text.split():
-        if vlen(line) + len(" " + word) > width and line.strip():
-            lines.append(line.rstrip())
-            line = indent
-        line += ("" if not line.strip() else " ") + word
+        for n, piece in enumerate(_pieces(word)):
+            sep = "" if n or not line.strip() else " "
+            if vlen(line) + vlen(sep + piece) > width and line.strip():
+                lines.append(line.rstrip())
+                line, sep = indent, ""
+            line += sep + piece
     lines.append(line.rstrip())
     return lines

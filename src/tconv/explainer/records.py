@@ -2,8 +2,9 @@
 
 Every renderer — the terminal text, the pictures, the JSON (``tconv explain --json`` and the web API
 of ``tconv serve``) — reads these typed fields; nothing is looked up by string key. The JSON is made
-from them by :func:`plain`: each record's fields, in order, become one object, with its ``title``
-first; arrays become nested lists.
+from them by :func:`plain`: each record's fields, in order, become one object; arrays become nested
+lists. (:meth:`~tconv.explainer.explanation.Explanation.to_dict` puts each step's ``title`` first, in
+the explanation's language.)
 
 >>> s = GemmStep(columns=None, shape=[9, 4], taps=[[0]])
 >>> s.kind, plain(s)["shape"]
@@ -42,13 +43,13 @@ __all__ = [
 
 
 def plain(v: Any) -> Any:
-    """``v`` as JSON-ready Python values: records become dicts (``title`` first), arrays nested lists.
+    """``v`` as JSON-ready Python values: records become dicts, arrays nested lists.
 
     >>> plain({"a": np.arange(3), "b": (np.int64(2), 1.5)})
     {'a': [0, 1, 2], 'b': [2, 1.5]}
     """
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        out = {"title": v.title} if hasattr(v, "title") else {}
+        out = {}
         for f in dataclasses.fields(v):
             value = getattr(v, f.name)
             if value is _OMIT:  # fields that the JSON leaves out when they do not apply
@@ -106,7 +107,6 @@ class ShapeStep:
     axes: list[ShapeAxis]
     notes: list[str]
     kind: ClassVar[str] = "shape"
-    title: ClassVar[str] = "output size"
 
 
 # ---- 2-6. the five methods ---------------------------------------------------------------------
@@ -139,7 +139,6 @@ class ScatterStep:
     output_padding: list[int]
     output: np.ndarray
     kind: ClassVar[str] = "scatter"
-    title: ClassVar[str] = "scatter: every input element stamps value x kernel at position x stride"
 
 
 @dataclass
@@ -170,7 +169,6 @@ class ZeroInsertStep:
     multiplications: int
     zero_multiplications: int
     kind: ClassVar[str] = "zero_insert"
-    title: ClassVar[str] = "zero insertion: insert zeros, pad, convolve with the flipped kernel"
 
 
 @dataclass
@@ -183,7 +181,6 @@ class MatrixStep:
     x: np.ndarray | None = _OMIT
     Ct_x: np.ndarray | None = _OMIT
     kind: ClassVar[str] = "matrix"
-    title: ClassVar[str] = "matrix: the convolution is a matrix C; the transposed convolution is C^T x"
 
 
 @dataclass
@@ -194,7 +191,6 @@ class GemmStep:
     shape: list[int]
     taps: list[list[int]]
     kind: ClassVar[str] = "gemm"
-    title: ClassVar[str] = "gemm + col2im: all stamps at once as one matrix product"
 
 
 @dataclass
@@ -215,7 +211,6 @@ class PolyphaseStep:
     counts: list[int]
     even: bool
     kind: ClassVar[str] = "polyphase"
-    title: ClassVar[str] = "polyphase: s^d phases, each a stride-1 convolution with a sub-kernel"
 
 
 # ---- 7. the result, 8. the adjoint ---------------------------------------------------------------
@@ -249,7 +244,6 @@ class ResultStep:
     agree: bool
     overlap: np.ndarray
     kind: ClassVar[str] = "result"
-    title: ClassVar[str] = "result"
 
 
 @dataclass
@@ -292,7 +286,6 @@ class AdjointStep:
     kernel_norm2: Any
     orthonormal_example: OrthonormalDemo
     kind: ClassVar[str] = "adjoint"
-    title: ClassVar[str] = "adjoint, not inverse: conv(result) next to the input"
 
 
 # ---- channels -----------------------------------------------------------------------------------
@@ -334,7 +327,6 @@ class ChannelsStep:
     outputs: list[OutputChannel]
     more_outputs: int
     kind: ClassVar[str] = "channels"
-    title: ClassVar[str] = "channels: each output channel sums its group's input channels"
 
 
 #: Any one step.

@@ -22,6 +22,7 @@ import numpy as np
 
 from tconv.api import conv
 from tconv.arrays import window
+from tconv.explainer.i18n import messages
 from tconv.explainer.records import (
     GemmStep,
     MatrixStep,
@@ -71,8 +72,9 @@ def _symmetric(g: Geometry, output_padding) -> bool:
     return all(b == e >= 0 for b, e, _ in crops(g, output_padding))
 
 
-def shape_step(g: Geometry, padding, output_padding) -> ShapeStep:
-    """``o = (i−1)·s + d·(k−1) + 1 − b − e + op``, per axis, with the numbers substituted."""
+def shape_step(g: Geometry, padding, output_padding, lang: str = "en") -> ShapeStep:
+    """``o = (i−1)·s + d·(k−1) + 1 − b − e + op``, per axis, with the numbers substituted; the notes in ``lang``."""
+    t = messages(lang)
     same = isinstance(padding, str) and padding.lower() == "same"
     symmetric = _symmetric(g, output_padding) and not same
     axes = []
@@ -84,17 +86,11 @@ def shape_step(g: Geometry, padding, output_padding) -> ShapeStep:
         else:  # per-side crops (ONNX pads, TensorFlow "same"): b at the start, e at the end
             formula, numbers = "o = (i-1)*s + d*(k-1) + 1 - b - e + op", f"{base} - {b} - {e} + {op} = {o}"
         axes.append(ShapeAxis(i, k, s, d, g.effective_kernel[a], g.full[a], b, e, op, o, formula, numbers))
-    notes = [
-        "F = (i-1)*s + d*(k-1) + 1 is the full output; padding does not pad it, it crops it: "
-        "b elements at the start and e at the end (PyTorch: b = e = padding, default 0)."
-    ]
+    notes = [t("note.crop")]
     if same:
-        notes.append(
-            "padding='same' is TensorFlow's rule: o = i*s, crop b = floor(max(k_eff - s, 0)/2), "
-            "the rest at the end (negative e: zeros appended)."
-        )
+        notes.append(t("note.same"))
     if any(ax.output_padding for ax in axes):
-        notes.append("output_padding gives back op positions at the end, after the crop; it adds no taps.")
+        notes.append(t("note.output_padding"))
     return ShapeStep(axes, notes)
 
 

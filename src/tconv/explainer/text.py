@@ -36,11 +36,11 @@ __all__ = ["Style", "render", "use_colour", "grid", "side_by_side", "fmt"]
 
 
 def _shape(e, st: ShapeStep, S: Style):
-    axes = st.axes
+    axes, t = st.axes, S.t
     same = all(ax == axes[0] for ax in axes)
     out = ["   " + axes[0].formula]
     for a, ax in enumerate(axes[:1] if same else axes):
-        label = ("(every axis)" if len(axes) > 1 else "") if same else f"(axis {a})"
+        label = (t("text.every_axis") if len(axes) > 1 else "") if same else t("text.axis_n", a=a)
         out.append("     = " + ax.numbers + ("   " + label if label else ""))
     for note in st.notes:
         out += para(note, S)
@@ -48,121 +48,125 @@ def _shape(e, st: ShapeStep, S: Style):
 
 
 def _channels(e, st: ChannelsStep, S: Style):
+    t = S.t
     per_in, per_out = st.in_channels // st.groups, st.out_channels // st.groups
-    out = para(
-        f"{_n(st.in_channels, 'input channel')}, {_n(st.out_channels, 'output channel')}, groups {st.groups}: the weight is "
-        f"({', '.join(map(str, st.weight_shape))}) = (C_in, C_out/groups, *k). "
-        + (
-            f"Each group of {per_in} input channel{'s' if per_in > 1 else ''} feeds its own {per_out} output "
-            f"channel{'s' if per_out > 1 else ''}. "
-            if st.groups > 1
-            else ""
+    groups = (
+        t(
+            "text.channels.groups",
+            per_in=t("text.n_input_channels", n=per_in),
+            per_out=t("text.n_output_channels", n=per_out),
         )
-        + "Output channel c adds up conv_transpose(x[ci], w[ci, c mod C_out/groups]) over the input channels ci "
-        "of its group:",
+        if st.groups > 1
+        else ""
+    )
+    out = para(
+        t(
+            "text.channels.intro",
+            inputs=t("text.n_input_channels", n=st.in_channels),
+            outputs=t("text.n_output_channels", n=st.out_channels),
+            groups=st.groups,
+            shape=", ".join(map(str, st.weight_shape)),
+            groups_sentence=groups,
+        ),
         S,
     )
     for oc in st.outputs:
         terms = " + ".join(f"x[{c.in_channel}]*w[{idx(c.kernel_index)}]" for c in oc.contributions)
         more = len(oc.in_channels) - len(oc.contributions)
+        span = oc.in_channels
         out.append(
-            f"   y[{oc.channel}] (group {oc.group}, {_channel_span(oc.in_channels)})"
-            f" = {terms}{f' + … {more} more' if more else ''}"
+            "   "
+            + t(
+                "text.channels.line",
+                c=oc.channel,
+                group=oc.group,
+                span=t("text.channels.span_one", c=span[0])
+                if len(span) == 1
+                else t("text.channels.span_many", first=span[0], last=span[-1]),
+                terms=terms,
+                more=t("text.channels.more_terms", n=more) if more else "",
+            )
         )
         blocks = [block(f"x[{c.in_channel}]*w[{idx(c.kernel_index)}]", c.partial, S) for c in oc.contributions]
         out += sbs([*blocks, block(f"= y[{oc.channel}]", oc.output, S)], S, indent=6)
     if st.more_outputs:
-        out.append(f"   … {st.more_outputs} more output channels ({st.out_channels} in all)")
-    out += para("The method steps below show one channel: x[0] through w[0, 0].", S)
+        out.append("   " + t("text.channels.more_outputs", n=st.more_outputs, total=st.out_channels))
+    out += para(t("text.channels.one"), S)
     return out
 
 
-def _n(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
-
-
-def _channel_span(channels) -> str:
-    if len(channels) == 1:
-        return f"input channel {channels[0]}"
-    return f"input channels {channels[0]}..{channels[-1]}"
-
-
 def _result(e, st: ResultStep, S: Style):
-    y = st.output
+    y, t = st.output, S.t
     if y.ndim > 2:  # a 2-D layer's (C_out, H, W): one grid per output channel, the first four
-        out = para(f"y ({shape_text(y)}){', the first 4 channels' if len(y) > 4 else ''}:", S)
+        first = t("text.result.first4") if len(y) > 4 else ""
+        out = para(t("text.result.layer", shape=shape_text(y), first=first), S)
         out += sbs([block(f"y[{c}]", y[c], S) for c in range(min(len(y), 4))], S)
     else:
         out = sbs([block(f"y ({shape_text(y)})", y, S)], S)
     names = ", ".join(st.methods)
     if st.agree:
-        out += para(S.good("all methods agree") + f": {names} (and the sums of the steps above)", S)
+        out += para(t("text.result.agree", agree=S.good(t("text.result.all_agree")), names=names), S)
     else:
         bad = [m for m, ok in {**st.methods, **st.steps_agree}.items() if not ok]
-        out.append("   " + S.bad("methods disagree: " + ", ".join(bad)))
-    t = st.torch
-    if not t.available:
-        call = f"torch.nn.functional.{t.call} — " if t.call else ""
-        out += para(f"PyTorch: {call}{t.reason}", S)
+        out.append("   " + S.bad(t("text.result.disagree", names=", ".join(bad))))
+    tc = st.torch
+    if not tc.available:
+        call = f"torch.nn.functional.{tc.call} — " if tc.call else ""
+        out += para(t("text.result.torch_skipped", call=call, reason=tc.reason), S)
     else:
-        verdict = S.good("gives the same") if t.equal else S.bad("differs")
+        verdict = S.good(t("text.result.torch_same")) if tc.equal else S.bad(t("text.result.torch_differs"))
         out += para(
-            f"PyTorch {t.version}: torch.nn.functional.{t.call} {verdict} (max |difference| {fmt(t.max_abs_diff)})", S
+            t(
+                "text.result.torch_ran",
+                version=tc.version,
+                call=f"torch.nn.functional.{tc.call}",
+                verdict=verdict,
+                diff=fmt(tc.max_abs_diff),
+            ),
+            S,
         )
     return out
 
 
 def _adjoint(e, st: AdjointStep, S: Style):
-    out = []
+    out, t = [], S.t
     if e.channelled:
-        out += para("For the one channel of the steps above, x[0] through w[0, 0]:", S)
+        out += para(t("text.adjoint.one_channel"), S)
     out += sbs([block("conv(y)", st.conv_of_output, S), block("x", st.input, S)], S)
     if st.equal:
-        out.append("   conv(y) equals x here.")
+        out.append("   " + t("text.adjoint.equal"))
     else:
-        out += para(
-            "conv(conv_transpose(x)) = C Cᵀ x, which is not x: conv_transpose is the adjoint of conv "
-            "(<conv(y), x> = <y, conv_transpose(x)>), not its inverse.",
-            S,
-        )
+        out += para(t("text.adjoint.not_inverse"), S)
     w2 = fmt(st.kernel_norm2)
     if st.CCt is None:
-        out += para(
-            "C is too big to write out here; (C Cᵀ)[i, i'] = Σ w[t]·w[t'] over the taps with "
-            "i·s + t·d = i'·s + t'·d (the outputs where the stamps of inputs i and i' meet).",
-            S,
-        )
+        out += para(t("text.adjoint.too_big"), S)
     else:
         what = (
-            "the identity"
+            t("text.adjoint.what_identity")
             if st.identity
             else f"{fmt(st.scale)}·I"
             if st.scale is not None
-            else ("diagonal" if st.diagonal else "not diagonal")
+            else t("text.adjoint.what_diagonal" if st.diagonal else "text.adjoint.what_not_diagonal")
         )
         if np.shape(st.CCt)[0] <= 16:
             out += sbs([block(f"C Cᵀ ({what})", st.CCt, S)], S)
-        out += para(_cct_sentence(st, w2), S)
+        out += para(_cct_sentence(st, w2, t), S)
     ex = st.orthonormal_example
     taps = "×".join(map(str, np.shape(ex.kernel)))
-    s = _compact(ex.stride)
-    d = "" if set(ex.dilation) == {1} else f" and dilation {_compact(ex.dilation)}"
-    padding = f"your padding {ex.padding} crops no stamp" if ex.kept_padding else f"your {ex.why}"
-    if np.size(ex.kernel) == 1:  # stride 1 (or d a multiple of s): one tap is the only kernel that never overlaps
-        how = "a single tap w' = 1 keeps neighbouring stamps apart (k' = s/gcd(s, d) = 1), and C = I"
-    else:
-        how = (
-            f"the kernel w' = {fmt(np.ravel(ex.kernel)[0])} on {taps} taps (k' = s/gcd(s, d)) does it: neighbouring "
-            "stamps never meet and each row of C has norm 1"
-        )
-    out += para(
-        f"conv(conv_transpose(x)) = x for every x exactly when C Cᵀ = I: C has orthonormal rows. With your "
-        f"stride {s}{d}, {how}; {padding}:",
-        S,
+    d = "" if set(ex.dilation) == {1} else t("text.adjoint.and_dilation", d=_compact(ex.dilation))
+    padding = (
+        t("text.adjoint.padding_kept", p=ex.padding)
+        if ex.kept_padding
+        else t("text.adjoint.padding_dropped", why=ex.why)
     )
+    if np.size(ex.kernel) == 1:  # stride 1 (or d a multiple of s): one tap is the only kernel that never overlaps
+        how = t("text.adjoint.how_one")
+    else:
+        how = t("text.adjoint.how_many", v=fmt(np.ravel(ex.kernel)[0]), taps=taps)
+    out += para(t("text.adjoint.demo", s=_compact(ex.stride), d=d, how=how, padding=padding), S)
     out += sbs([block("y' = conv_transpose(x, w')", ex.conv_transpose, S), block("conv(y', w')", ex.conv_back, S)], S)
     if not ex.equal:  # cannot happen by construction; say so rather than hide it
-        out.append("   " + S.bad("conv(y', w') is not x: please report this"))
+        out.append("   " + S.bad(t("text.adjoint.demo_failed")))
     return out
 
 
@@ -170,43 +174,38 @@ def _compact(v) -> str:
     return str(v[0]) if len(set(v)) == 1 else idx(v)
 
 
-def _cct_sentence(st: AdjointStep, w2: str) -> str:
+def _cct_sentence(st: AdjointStep, w2: str, t) -> str:
     """What C Cᵀ is, exactly: I, c·I, diagonal, or with overlaps off the diagonal."""
-    diagonal_is = (
-        f"its diagonal holds Σ w² over the taps of each input's stamp that survive the crop (|w|² = {w2} "
-        "where none is cropped)"
-    )
+    diagonal_is = t("text.adjoint.diagonal_is", w2=w2)
     if st.identity:
-        return "C Cᵀ = I: the rows of C are orthonormal, so conv undoes conv_transpose for every x."
+        return t("text.adjoint.cct_identity")
     if st.scale is not None:
         c = fmt(st.scale)
-        norm = " = |w|²" if c == w2 else ""
-        return (
-            f"C Cᵀ = {c}·I (c{norm}): the stamps never meet and none is cropped, so conv(y) = {c}·x for every x; "
-            f"conv_transpose inverts conv only after dividing by {c}."
-        )
+        return t("text.adjoint.cct_scale", c=c, norm=" = |w|²" if c == w2 else "")
     if st.diagonal:
-        return (
-            f"C Cᵀ is diagonal — no two stamps meet on taps of non-zero weight — but not a multiple of I: "
-            f"{diagonal_is}, so conv(y) is x scaled position by position."
-        )
-    return (
-        f"{diagonal_is}; off the diagonal, (C Cᵀ)[i, i'] = Σ w[t]·w[t'] over the taps where the stamps of "
-        "inputs i and i' land on the same output (i·s + t·d = i'·s + t'·d)."
-    )
+        return t("text.adjoint.cct_diagonal", diagonal_is=diagonal_is)
+    return t("text.adjoint.cct_overlap", diagonal_is=diagonal_is)
 
 
 _RENDER = {
-    "shape": ("Output size", _shape),
-    "channels": ("Channels: each output channel sums its group's input channels", _channels),
-    "scatter": ("Scatter: each input element stamps value × kernel at position × stride", tm.scatter),
-    "zero_insert": ("Zero insertion: insert zeros, pad, convolve with the flipped kernel", tm.zero_insert),
-    "matrix": ("Matrix: conv is a matrix C, conv_transpose is Cᵀ", tm.matrix),
-    "gemm": ("GEMM + col2im: all stamps as one matrix product", tm.gemm),
-    "polyphase": ("Polyphase: s^d phases, each with its own sub-kernel", tm.polyphase),
-    "result": ("Result", _result),
-    "adjoint": ("Adjoint, not inverse: conv(y) next to x", _adjoint),
+    "shape": _shape,
+    "channels": _channels,
+    "scatter": tm.scatter,
+    "zero_insert": tm.zero_insert,
+    "matrix": tm.matrix,
+    "gemm": tm.gemm,
+    "polyphase": tm.polyphase,
+    "result": _result,
+    "adjoint": _adjoint,
 }
+
+
+def _note(e, t) -> str:
+    """The example's note in the language asked for (a note given by the caller as it is)."""
+    from tconv.examples import EXAMPLES
+
+    ex = EXAMPLES.get(e.name)
+    return t(f"example.{e.name}") if ex is not None and ex.note == e.note else e.note
 
 
 def _args(e) -> str:
@@ -218,23 +217,25 @@ def _args(e) -> str:
     return ", ".join(f"{k} {show(v)}" for k, v in e.arguments.items())
 
 
-def render(explanation, colour: bool = False, sections=None, width: int | None = None) -> str:
+def render(explanation, colour: bool = False, sections=None, width: int | None = None, lang: str | None = None) -> str:
     """The whole explanation as text.
 
     ``sections`` limits it to some step kinds (all by default); ``width`` is the line width
-    (default: the terminal's, from ``COLUMNS`` or the terminal, else 80).
+    (default: the terminal's, from ``COLUMNS`` or the terminal, else 80); ``lang`` the language
+    (default: the explanation's, :attr:`Explanation.lang`).
     """
-    S = Style(colour, width or terminal_width())
     e = explanation
+    S = Style(colour, width or terminal_width(), lang or e.lang)
+    t = S.t
     title = f"tconv explain{' ' + e.name if e.name else ''}"
     out = [
-        S.head(f"{title}: conv_transpose of x ({shape_text(e.input)}) with w ({shape_text(e.kernel)})"),
+        S.head(t("text.header", title=title, x=shape_text(e.input), w=shape_text(e.kernel))),
         "  " + _args(e),
     ]
     if e.batched:
-        out += para(f"a batch of one: below, x is its image ({shape_text(e.layer_input)}) and y its output", S, "  ")
+        out += para(t("text.batched", shape=shape_text(e.layer_input)), S, "  ")
     if e.note:
-        out += para(f"({e.note})", S, indent="  ")
+        out += para(f"({_note(e, t)})", S, indent="  ")
     out.append("")
     if e.channelled:
         x = e.layer_input
@@ -248,8 +249,7 @@ def render(explanation, colour: bool = False, sections=None, width: int | None =
         if sections is not None and st.kind not in sections:
             continue
         n += 1
-        heading, fn = _RENDER[st.kind]
         out.append("")
-        out.append(S.head(f"{n}. {heading}"))
-        out += fn(e, st, S)
+        out.append(S.head(f"{n}. {t('heading.' + st.kind)}"))
+        out += _RENDER[st.kind](e, st, S)
     return "\n".join(out)

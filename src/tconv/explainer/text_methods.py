@@ -60,78 +60,80 @@ def _show(items, more, shape) -> int:
     return SHOW if max(shape) <= 12 else 2
 
 
-def _spans(begin, end, shape) -> str:
+def _spans(begin, end, shape, t) -> str:
     spans = [f"[{b}, {f - e})" for b, e, f in zip(begin, end, shape)]
-    return spans[0] + (" on every axis" if len(shape) > 1 else "") if len(set(spans)) == 1 else " × ".join(spans)
+    if len(set(spans)) == 1:
+        return spans[0] + (t("text.on_every_axis") if len(shape) > 1 else "")
+    return " × ".join(spans)
 
 
 def scatter(e, st: ScatterStep, S: Style):
-    g, out = e.g, []
+    g, out, t = e.g, [], S.t
     shape = np.shape(st.full)
     show = _show(st.stamps, st.more, shape)
     by = str(g.stride[0]) if len(set(g.stride)) == 1 else f"({idx(g.stride)})"
     apart = g.dilation
-    spread = "" if set(apart) == {1} else f", taps {apart[0] if len(set(apart)) == 1 else pos(apart)} apart"
+    spread = "" if set(apart) == {1} else t("text.scatter.spread", d=apart[0] if len(set(apart)) == 1 else pos(apart))
     for s in st.stamps[:show]:
         touched = np.zeros(shape, dtype=bool)
         touched[_region(s.at, g)] = True
         v = fmt(s.value)
-        out.append(f"   x[{idx(s.index)}] = {v} → {v}·w placed at {pos(s.index)}×{by} = {pos(s.at)}{spread}")
+        out.append(
+            "   " + t("text.scatter.stamp", i=idx(s.index), v=v, pos=pos(s.index), by=by, at=pos(s.at), spread=spread)
+        )
         out += sbs(
-            [block("stamp", s.stamp, S), block(f"running sum ({shape_text(st.full)})", s.sum, S, mark=touched)], S
+            [
+                block(t("text.scatter.stamp_caption"), s.stamp, S),
+                block(t("text.scatter.running_sum", shape=shape_text(st.full)), s.sum, S, mark=touched),
+            ],
+            S,
         )
     hidden = e.x.size - show
     if hidden:
-        out.append(f"   … {hidden} more stamps ({e.x.size} in all)")
+        out.append("   " + t("text.scatter.more", n=hidden, total=e.x.size))
     kept = np.zeros(shape, dtype=bool)
     kept[tuple(slice(b, min(f - c, f)) for b, c, f in zip(st.begin, st.end, shape))] = True
     cropped = any(st.begin) or any(c > 0 for c in st.end)
     appended = [max(-c, 0) + op for c, op in zip(st.end, st.output_padding)]
+    zeros = t("text.scatter.appended", z=compact(appended)) if any(appended) else ""
     if cropped:
         out += para(
-            f"the full output F, cropped: b = {compact(st.begin)} at the start and e = {compact(st.end)} at the end; "
-            f"the output is the window {_spans(st.begin, st.end, shape)} of F, marked [ ]"
-            + (
-                f", then {compact(appended)} zeros appended at the end (output_padding or e < 0)"
-                if any(appended)
-                else ""
-            )
-            + ":",
+            t(
+                "text.scatter.cropped",
+                b=compact(st.begin),
+                e=compact(st.end),
+                spans=_spans(st.begin, st.end, shape, t),
+                appended=zeros,
+            ),
             S,
         )
-        out += sbs([block("F", st.full, S, mark=kept), block("output", st.output, S)], S)
+        out += sbs([block("F", st.full, S, mark=kept), block(t("text.caption.output"), st.output, S)], S)
     elif any(appended):
-        out += para(f"no crop (b = e = 0); {compact(appended)} zeros appended at the end (output_padding or e < 0):", S)
-        out += sbs([block("output", st.output, S)], S)
+        out += para(t("text.scatter.no_crop_appended", z=compact(appended)), S)
+        out += sbs([block(t("text.caption.output"), st.output, S)], S)
     else:
-        out.append("   no crop (b = e = 0): the sum is the output")
+        out.append("   " + t("text.scatter.no_crop"))
     return out
 
 
 def zero_insert(e, st: ZeroInsertStep, S: Style):
-    g, out = e.g, []
+    g, out, t = e.g, [], S.t
     texts = np.where(st.origin == 0, ".", np.vectorize(fmt, otypes=[object])(st.padded))
     pairs = list(zip(st.pad_before, st.pad_after))
     pads = (
-        f"{pairs[0][0]} before, {pairs[0][1]} after" + (" on every axis" if len(pairs) > 1 else "")
+        t("text.zero.pads", b=pairs[0][0], a=pairs[0][1], every=t("text.zero.every") if len(pairs) > 1 else "")
         if len(set(pairs)) == 1
-        else "; ".join(f"axis {a}: {b} before, {f} after" for a, (b, f) in enumerate(pairs))
+        else t("text.list_sep").join(t("text.zero.pads_axis", axis=n, b=b, a=f) for n, (b, f) in enumerate(pairs))
     )
-    out += para(
-        "insert s-1 zeros between neighbours, then pad: k_eff-1-b zeros before and k_eff-1-e+op after, "
-        f"with b and e the crops of the output-size step ({pads}; a negative pad crops). '.' is padding:",
-        S,
-    )
+    out += para(t("text.zero.intro", pads=pads), S)
     out += sbs(
         [
-            block(f"zero-inserted ({shape_text(st.stretched)})", st.stretched, S),
-            block(f"padded P ({shape_text(st.padded)})", st.padded, S, texts=texts),
+            block(t("text.zero.inserted_caption", shape=shape_text(st.stretched)), st.stretched, S),
+            block(t("text.zero.padded_caption", shape=shape_text(st.padded)), st.padded, S, texts=texts),
         ],
         S,
     )
-    out.append(
-        "   " + S.flip("the kernel is flipped on every axis") + ": flip(w) = w[" + ", ".join(["::-1"] * g.ndim) + "]"
-    )
+    out.append("   " + S.flip(t("text.zero.flipped")) + ": flip(w) = w[" + ", ".join(["::-1"] * g.ndim) + "]")
     flipped_mark = np.ones(np.shape(st.flipped), bool)
     out += sbs([block("w", e.w, S), block("flip(w)", st.flipped, S, mark=flipped_mark, mark_style=S.flip)], S)
     shown = st.windows[: _show(st.windows, st.more, np.shape(st.padded))]
@@ -143,80 +145,57 @@ def zero_insert(e, st: ZeroInsertStep, S: Style):
         line = f"   y[{idx(wdw.out)}] = {terms} = {fmt(wdw.sum)}"
         out += wrap(line, indent="      ", first="", width=S.width) if vlen(line) > S.width else [line]
         if n == 0 or not big:  # a big P is drawn once
-            out += sbs([block("window in P", st.padded, S, texts=texts, mark=mark)], S)
+            out += sbs([block(t("text.zero.window_caption"), st.padded, S, texts=texts, mark=mark)], S)
     hidden = np.size(st.output) - len(shown)
     if hidden:
-        out.append(f"   … {hidden} more windows ({np.size(st.output)} in all)")
+        out.append("   " + t("text.zero.more", n=hidden, total=np.size(st.output)))
     blocks = [block("y", st.output, S)]
     if not st.symmetric:
-        blocks.append(block("unflipped (wrong)", st.unflipped_output, S))
+        blocks.append(block(t("text.zero.unflipped_caption"), st.unflipped_output, S))
     out += sbs(blocks, S)
-    out += para(
-        "w is symmetric under the flip, so the flip cannot be seen here; a non-symmetric kernel "
-        "(tconv explain --example stride2) shows it."
-        if st.symmetric
-        else "'unflipped (wrong)': the same windows with w instead of flip(w). Forgetting the flip "
-        "gives a different, wrong answer.",
-        S,
-    )
-    out.append(
-        f"   {st.zero_multiplications} of {st.multiplications} multiplications read an inserted or padding zero."
-    )
+    out += para(t("text.zero.symmetric" if st.symmetric else "text.zero.forgot"), S)
+    out.append("   " + t("text.zero.wasted", z=st.zero_multiplications, m=st.multiplications))
     return out
 
 
 def matrix(e, st: MatrixStep, S: Style):
+    t = S.t
     if st.C is None:
-        return para(
-            f"C would be {st.rows}×{st.columns}: too big to write out here (the matrix method "
-            "stores it sparsely: one index per tap and output position).",
-            S,
-        )
-    out = para(
-        f"C has a row per input position ({st.rows}) and a column per output position ({st.columns}); "
-        "row i holds w where input i's stamp lands. conv(y) = C y and conv_transpose(x) = Cᵀx.",
-        S,
-    )
+        return para(t("text.matrix.too_big", rows=st.rows, cols=st.columns), S)
+    out = para(t("text.matrix.intro", rows=st.rows, cols=st.columns), S)
     out += sbs([block(f"C ({st.rows}×{st.columns})", st.C, S)], S)
-    out += sbs([block("x (flattened)", st.x, S)], S)
-    out += sbs([block(f"Cᵀx: the output, flattened ({'×'.join(map(str, e.g.large))})", st.Ct_x, S)], S)
+    out += sbs([block(t("text.matrix.x_caption"), st.x, S)], S)
+    out += sbs([block(t("text.matrix.ctx_caption", shape="×".join(map(str, e.g.large))), st.Ct_x, S)], S)
     return out
 
 
 def gemm(e, st: GemmStep, S: Style):
-    out = para(
-        "cols[t, i] = w[t]·x[i] for every tap t and input position i: one matrix product; then col2im "
-        "adds row t at positions i·s + t·d - b. Each column is one stamp.",
-        S,
-    )
+    t = S.t
+    out = para(t("text.gemm.intro"), S)
     if st.columns is not None:
-        names = ", ".join("(" + idx(t) + ")" for t in st.taps[:6]) + (" …" if len(st.taps) > 6 else "")
-        out += sbs([block(f"cols ({st.shape[0]}×{st.shape[1]}), rows t = {names}", st.columns, S)], S)
+        names = ", ".join("(" + idx(tap) + ")" for tap in st.taps[:6]) + (" …" if len(st.taps) > 6 else "")
+        out += sbs([block(t("text.gemm.cols_caption", r=st.shape[0], c=st.shape[1], names=names), st.columns, S)], S)
     else:
-        out += para(f"cols would be {st.shape[0]}×{st.shape[1]}: too big to write out here.", S)
+        out += para(t("text.gemm.too_big", r=st.shape[0], c=st.shape[1]), S)
     return out
 
 
 def polyphase(e, st: PolyphaseStep, S: Style):
-    g, out = e.g, []
+    g, out, t = e.g, [], S.t
     if len(st.phases) == 1:
-        return ["   stride 1: a single phase, the whole kernel (nothing to split)."]
+        return ["   " + t("text.poly.single")]
     for p in st.phases[:8]:
         where = ", ".join(f"{a}::{s}" for a, s in zip(p.first, g.stride))
-        taps = " × ".join("{" + ",".join(map(str, t)) + "}" for t in p.taps)
+        taps = " × ".join("{" + ",".join(map(str, tp)) + "}" for tp in p.taps)
         if not p.count:
-            out.append(f"   phase {idx(p.phase)}: y[{where}] gets no tap at all: it stays 0")
+            out.append("   " + t("text.poly.empty", p=idx(p.phase), where=where))
             continue
-        out.append(f"   phase {idx(p.phase)}: y[{where}] uses taps {taps} ({p.count} tap{'s' if p.count > 1 else ''})")
-        out += sbs([block("sub-kernel", p.sub_kernel, S, 9), block("its outputs", p.values, S, 9)], S, indent=6)
+        out.append("   " + t("text.poly.phase", p=idx(p.phase), where=where, taps=taps, n=p.count))
+        sub, its = t("text.poly.sub_kernel"), t("text.poly.outputs")
+        out += sbs([block(sub, p.sub_kernel, S, 9), block(its, p.values, S, 9)], S, indent=6)
     if len(st.phases) > 8:
-        out.append(f"   … {len(st.phases) - 8} more phases")
+        out.append("   " + t("text.poly.more", n=len(st.phases) - 8))
     counts = ", ".join(map(str, st.counts))
-    out += para(
-        "every phase has the same number of taps: even overlap"
-        if st.even
-        else f"taps per phase differ ({counts}): uneven overlap, the source of checkerboard artifacts "
-        "(tconv artifacts)" + ("; a phase with no tap is always 0" if 0 in st.counts else ""),
-        S,
-    )
+    holes = t("text.poly.holes") if 0 in st.counts else ""
+    out += para(t("text.poly.even") if st.even else t("text.poly.uneven", counts=counts, holes=holes), S)
     return out

@@ -2,10 +2,11 @@
 
 Query names are the CLI's long options with ``_`` for ``-`` (``input``, ``kernel``, ``stride``,
 ``padding``, ``output_padding``, ``dilation``, ``groups``, ``method``, ``example``, ``torch``,
-``no_torch``); matrices are written as on the command line (rows split by ``;``, channels by ``|``).
-As on the command line, PyTorch's check runs only when asked (``torch=1``, the CLI's ``--torch``);
-``no_torch=1`` (the default) is still accepted. A mistake is a :class:`tconv.TConvError` naming the
-parameter, which the server answers with HTTP 400.
+``no_torch``, ``lang``); matrices are written as on the command line (rows split by ``;``, channels by
+``|``). As on the command line, PyTorch's check runs only when asked (``torch=1``, the CLI's ``--torch``);
+``no_torch=1`` (the default) is still accepted; ``lang=ja`` gives the sentences in Japanese (the numbers
+and keys do not change). A mistake is a :class:`tconv.TConvError` naming the parameter, which the server
+answers with HTTP 400.
 
 The explainer's limits apply (:mod:`tconv.explainer.limits`, the CLI's and ``tconv.explain``'s): the
 whole numbers are bounded before anything is computed (:data:`BOUNDS`, and at most
@@ -30,13 +31,14 @@ from urllib.parse import parse_qs
 
 from tconv.errors import TConvError
 from tconv.explainer.compute import explain
+from tconv.explainer.i18n import check_lang
 from tconv.explainer.limits import BOUNDS, MAX_PHASES, check_bounds, strict_json
 from tconv.explainer.parse import OPTIONS, explain_arguments
 
 __all__ = ["explain_json", "query_arguments", "check_bounds", "strict_json", "QUERY_NAMES", "BOUNDS", "MAX_PHASES"]
 
 #: Every query parameter the API reads.
-QUERY_NAMES = (*OPTIONS, "torch", "no_torch")
+QUERY_NAMES = (*OPTIONS, "torch", "no_torch", "lang")
 
 #: How a yes/no parameter (``torch``, ``no_torch``) may be written; a blank one is not given.
 FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -110,4 +112,5 @@ def explain_json(query: str) -> str:
         A bad, unknown or out-of-range parameter, or a result JSON cannot carry, before any large allocation.
     """
     one, torch = query_arguments(query)
-    return explain(**explain_arguments(one, cli=False), torch_check=torch).to_json()
+    lang = check_lang(one.pop("lang", "en"))  # the language of the JSON's sentences, not of its numbers or keys
+    return explain(**explain_arguments(one, cli=False), torch_check=torch, lang=lang).to_json()

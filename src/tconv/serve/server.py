@@ -14,9 +14,10 @@ import json
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tconv.errors import TConvError
+from tconv.explainer.i18n import LANGS
 from tconv.explainer.web import ASSETS, asset, page
 from tconv.serve.api import explain_json
 from tconv.serve.hosts import WILDCARDS, allowed_names, host_allowed
@@ -26,6 +27,12 @@ __all__ = ["make_server", "serve_in_thread", "Handler", "MAX_BODY"]
 
 #: The largest request body read (and discarded): the API takes its arguments in the URL.
 MAX_BODY = 65536
+
+
+def _page_lang(query: str) -> str:
+    """The page's language: ``?lang=ja``; English for none, or one without a catalogue (the API says why)."""
+    lang = parse_qs(query).get("lang", ["en"])[-1]
+    return lang if lang in LANGS else "en"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -40,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         if url.path in ("/", "/index.html"):
-            self._send(200, "text/html; charset=utf-8", page())
+            self._send(200, "text/html; charset=utf-8", page(_page_lang(url.query)))
         elif url.path.startswith("/static/") and url.path[len("/static/") :] in ASSETS:
             name = url.path[len("/static/") :]
             self._send(200, ASSETS[name], asset(name))

@@ -1,18 +1,21 @@
 /* tconv's interactive explainer page. It computes nothing: every number drawn comes from the JSON of
    GET /api/explain (the JSON of `tconv explain --json`), or, in Jupyter, from the JSON embedded in the
-   cell. The only arithmetic here is layout: which cells a stamp or a window covers (at + t·d). */
+   cell. The only arithmetic here is layout: which cells a stamp or a window covers (at + t·d).
+   Every word comes from the language's catalogue (src/tconv/explainer/lang/<lang>.json), handed to
+   mount() as opts.strings: T(key, values) fills its {name} placeholders, as tconv.explainer.i18n does. */
 (function () {
   "use strict";
-  const FIELDS = [
-    ["input", "input x", "matrix: rows split by ';', values by spaces; channels by '|'"],
-    ["kernel", "kernel w", "matrix; for channels, C_in × C_out/groups blocks split by '|'"],
-    ["stride", "stride", "2 or 2,1 per axis"],
-    ["padding", "padding", "crop: 1, 1,0, same, valid, or begin:end per axis (1:0,0:1)"],
-    ["output_padding", "output_padding", "0 ≤ op < max(stride, dilation)"],
-    ["dilation", "dilation", "spacing of the kernel taps"],
-    ["groups", "groups", "for channels"],
-  ];
+  const FIELDS = ["input", "kernel", "stride", "padding", "output_padding", "dilation", "groups"];
+  // What an empty box means; shown in the box from the start, so an error at load leaves no box blank.
+  const DEFAULTS = { stride: "1", padding: "0", output_padding: "0", dilation: "1", groups: "1", method: "all" };
   const METHODS = ["all", "scatter", "zero_insert", "matrix", "gemm", "polyphase"];
+  let STRINGS = {};
+  function T(key, values) {
+    let entry = STRINGS[key];
+    if (entry === undefined) return key;
+    if (typeof entry === "object") entry = values && values.n === 1 ? entry.one : entry.other;
+    return entry.replace(/\{(\w+)\}/g, (m, name) => (values && name in values ? String(values[name]) : m));
+  }
 
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -48,13 +51,13 @@
     return (idx) => idx.every((v, i) => axes[i].includes(v));
   }
 
-  /* A grid as a table. opts: id, caption, mark(idx) -> bool, mark2(idx), text(idx, v), vmax, index (data-index). */
+  /* A grid as a table under its caption (a figure: the caption never stretches the cells).
+     opts: id, caption, mark(idx) -> bool, mark2(idx), cell(idx, v) -> extra class, text(idx, v), vmax, index (data-index). */
   function grid(arr, opts = {}) {
     const one = !Array.isArray(arr[0]);
     const rows = as2d(arr);
     const vmax = opts.vmax ?? vmaxOf(arr);
     const table = el("table", { class: "grid" + (opts.cls ? " " + opts.cls : ""), id: opts.id });
-    if (opts.caption) table.append(el("caption", { text: opts.caption }));
     const body = el("tbody");
     rows.forEach((row, r) => {
       const tr = el("tr");
@@ -66,6 +69,7 @@
         if (text === ".") td.className = "pad";
         if (opts.mark && opts.mark(idx)) td.classList.add("mark");
         if (opts.mark2 && opts.mark2(idx)) td.classList.add("kept");
+        if (opts.cell && opts.cell(idx, v)) td.classList.add(opts.cell(idx, v));
         if (opts.index) {
           td.dataset.index = idx.join(",");
           td.dataset.value = String(v);
@@ -75,24 +79,25 @@
       body.append(tr);
     });
     table.append(body);
-    return table;
+    return el("figure", { class: "gridbox" }, opts.caption ? el("figcaption", { text: opts.caption }) : null, table);
   }
   const row = (...kids) => el("div", { class: "row" }, ...kids);
   const p = (text) => el("p", { text });
   function panel(id, title, ...kids) {
     return el("section", { class: "panel", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h", text: title }), ...kids);
   }
+  const wide = (section) => { section.classList.add("wide"); return section; };
 
   /* A step-through: play / pause / back / step and a slider over n frames; draw(i) returns the frame. */
   function stepper(id, n, draw) {
     let i = 0, timer = null;
     const view = el("div", { class: "frame", "aria-live": "polite" });
     const slider = el("input", { type: "range", min: 0, max: n - 1, value: 0, id: id + "-slider" });
-    const label = el("label", { for: id + "-slider", text: "step" });
+    const label = el("label", { for: id + "-slider", text: T("page.step") });
     const count = el("span", { class: "count" });
-    const play = el("button", { type: "button", id: id + "-play", text: "▶ play" });
-    const back = el("button", { type: "button", id: id + "-back", "aria-label": "previous step", text: "◀" });
-    const next = el("button", { type: "button", id: id + "-next", "aria-label": "next step", text: "step ▶" });
+    const play = el("button", { type: "button", id: id + "-play", text: T("page.play") });
+    const back = el("button", { type: "button", id: id + "-back", "aria-label": T("page.previous"), text: "◀" });
+    const next = el("button", { type: "button", id: id + "-next", "aria-label": T("page.next"), text: T("page.next_button") });
     function show(j) {
       i = Math.max(0, Math.min(n - 1, j));
       slider.value = i;
@@ -100,11 +105,11 @@
       view.replaceChildren(draw(i));
       view.dataset.step = i;
     }
-    function stop() { clearInterval(timer); timer = null; play.textContent = "▶ play"; }
+    function stop() { clearInterval(timer); timer = null; play.textContent = T("page.play"); }
     play.addEventListener("click", () => {
       if (timer) return stop();
       if (i === n - 1) show(0);
-      play.textContent = "⏸ pause";
+      play.textContent = T("page.pause");
       timer = setInterval(() => { show(i + 1); if (i === n - 1) stop(); }, 900);  // stops on the last frame
     });
     back.addEventListener("click", () => { stop(); show(i - 1); });
@@ -121,22 +126,27 @@
 
   function shapePanel(d) {
     const s = d.steps.shape;
-    const axes = s.axes.map((a, n) => el("li", {}, el("code", { text: a.numbers }), s.axes.length > 1 ? ` (axis ${n}: i=${a.i} k=${a.k} s=${a.s} d=${a.d}, F=${a.full}, b=${a.begin}, e=${a.end})` : ` (F=${a.full}, b=${a.begin}, e=${a.end})`));
-    return panel("shape", "Output size", el("p", {}, el("code", { text: s.axes[0].formula })), el("ul", {}, axes), ...s.notes.map(p));
+    const axes = s.axes.map((a, n) => el("li", {}, el("code", { text: a.numbers }), " " + (s.axes.length > 1
+      ? T("page.shape.axis", { n, i: a.i, k: a.k, s: a.s, d: a.d, F: a.full, b: a.begin, e: a.end })
+      : T("page.shape.one", { F: a.full, b: a.begin, e: a.end }))));
+    return panel("shape", s.title, el("p", {}, el("code", { text: s.axes[0].formula })), el("ul", {}, axes), ...s.notes.map(p));
   }
 
   function channelsPanel(d) {
     const c = d.steps.channels;
-    const kids = [p(`${c.in_channels} input channels, ${c.out_channels} output channels, groups ${c.groups}: weight (${c.weight_shape.join(", ")}) = (C_in, C_out/groups, k…). Output channel c adds up conv_transpose(x[ci], w[ci, c mod C_out/groups]) over the input channels of its group.`)];
+    const kids = [p(T("page.channels.intro", {
+      inputs: T("text.n_input_channels", { n: c.in_channels }), outputs: T("text.n_output_channels", { n: c.out_channels }),
+      groups: c.groups, shape: c.weight_shape.join(", ") }))];
     for (const o of c.outputs) {
       const parts = o.contributions.map((k) => grid(k.partial, { caption: `x[${k.in_channel}] ∗ w[${k.kernel_index}]` }));
       const plus = [];
       parts.forEach((t, n) => plus.push(n ? el("span", { class: "op", text: "+" }) : null, t));
-      kids.push(el("h3", { text: `y[${o.channel}] — group ${o.group}, input channel${o.in_channels.length > 1 ? "s" : ""} ${o.in_channels.join(", ")}` }), row(...plus, el("span", { class: "op", text: "=" }), grid(o.output, { caption: `y[${o.channel}]` })));
+      kids.push(el("h3", { text: T("page.channels.output", { c: o.channel, group: o.group, list: o.in_channels.join(", "), n: o.in_channels.length }) }),
+        row(...plus, el("span", { class: "op", text: "=" }), grid(o.output, { caption: `y[${o.channel}]` })));
     }
-    if (c.more_outputs) kids.push(p(`… ${c.more_outputs} more output channels`));
-    kids.push(p("The method panels below show one channel: x[0] through w[0, 0]."));
-    return panel("channels", "Channels and groups", ...kids);
+    if (c.more_outputs) kids.push(p(T("page.channels.more", { n: c.more_outputs })));
+    kids.push(p(T("page.channels.one")));
+    return wide(panel("channels", T("page.channels.title"), ...kids));
   }
 
   const same = (v) => (v.every((x) => x === v[0]) ? String(v[0]) : v.join(","));
@@ -150,19 +160,20 @@
       const st = s.stamps[i];
       const touched = region(st.at, g.kernel, g.dilation);
       return el("div", {},
-        p(`x[${st.index}] = ${fmt(st.value)} → ${fmt(st.value)}·w added at (${st.index}) × stride = (${st.at})`),
+        p(T("page.scatter.stamp", { i: st.index, v: fmt(st.value), at: st.at })),
         row(grid(x, { caption: "x", mark: (idx) => idx.join() === st.index.join() }),
-          grid(st.stamp, { caption: "stamp = value · w", vmax }),
-          grid(st.sum, { caption: "running sum F", mark: touched, vmax, cls: "sum" })));
+          grid(st.stamp, { caption: T("page.scatter.stamp_caption"), vmax }),
+          grid(st.sum, { caption: T("page.scatter.sum_caption"), mark: touched, vmax, cls: "sum" })));
     });
-    const more = s.more ? p(`… and ${s.more} more stamps, not stepped through here (${s.more + n} in all).`) : null;
-    return panel("scatter", "Scatter: each input element stamps value × kernel at position × stride", view, more);
+    const more = s.more ? p(T("page.scatter.more", { n: s.more, total: s.more + n })) : null;
+    return wide(panel("scatter", s.title, view, more));
   }
 
   function zeroInsertPanel(d) {
     const z = d.steps.zero_insert, g = d.geometry;
     const text = (idx, v) => (as2d(z.origin)[idx.length === 1 ? 0 : idx[0]][idx[idx.length - 1]] === 0 ? "." : fmt(v));
     const out = as2d(z.output);
+    const at = (a, idx) => as2d(a)[idx.length === 1 ? 0 : idx[0]][idx[idx.length - 1]];
     const order = z.windows.map((w) => w.out.join());
     const view = stepper("zero-insert-steps", z.windows.length, (i) => {
       const w = z.windows[i];
@@ -170,41 +181,45 @@
       const terms = flat(w.patch).map((v, t) => `${fmt(v)}·${fmt(flat(z.flipped)[t])}`).join(" + ");
       return el("div", {},
         p(`y[${w.out}] = ${terms} = ${fmt(w.sum)}`),
-        row(grid(z.padded, { caption: "padded, zero-inserted P ('.' padding)", text, mark: region(w.out, g.kernel, g.dilation) }),
+        row(grid(z.padded, { caption: T("page.zero.padded_caption"), text, mark: region(w.out, g.kernel, g.dilation) }),
           grid(z.flipped, { caption: "flip(w)", cls: "flipped" }),
-          grid(z.output, { caption: "y so far", text: (idx, v) => (done.has(idx.join()) ? fmt(v) : ""), mark: (idx) => idx.join() === w.out.join(), vmax: vmaxOf(out) })));
+          grid(z.output, { caption: T("page.zero.so_far"), text: (idx, v) => (done.has(idx.join()) ? fmt(v) : ""), mark: (idx) => idx.join() === w.out.join(), vmax: vmaxOf(out) })));
     });
-    const trap = z.symmetric ? p("w is symmetric under the flip, so forgetting the flip would not show here; try a kernel like 1 2 3.")
-      : row(grid(z.output, { caption: "y (with flip(w))" }), grid(z.unflipped_output, { caption: "without the flip (wrong)", cls: "wrong" }));
-    return panel("zero-insert", "Zero insertion: insert zeros, pad, convolve with the flipped kernel",
-      p(`Insert stride−1 zeros between neighbours, pad k_eff−1−b before and k_eff−1−e+op after (${z.pad_before} before, ${z.pad_after} after), then slide flip(w) over it.`),
-      row(grid(z.stretched, { caption: "zero-inserted" }), grid(one(d, "kernel"), { caption: "w" }), grid(z.flipped, { caption: "flip(w)", cls: "flipped" })),
-      view, trap, p(`${z.zero_multiplications} of ${z.multiplications} multiplications read an inserted or padding zero.`));
+    // Only the cells that differ from the right answer are struck through.
+    const trap = z.symmetric ? [p(T("page.zero.symmetric"))]
+      : [row(grid(z.output, { caption: T("page.zero.right_caption") }),
+        grid(z.unflipped_output, { caption: T("page.zero.wrong_caption"), cls: "wrong", cell: (idx, v) => (v !== at(z.output, idx) ? "differs" : "") })),
+      p(T("page.zero.wrong_note"))];
+    return wide(panel("zero-insert", z.title,
+      p(T("page.zero.intro", { b: z.pad_before, a: z.pad_after })),
+      row(grid(z.stretched, { caption: T("page.zero.inserted") }), grid(one(d, "kernel"), { caption: "w" }), grid(z.flipped, { caption: "flip(w)", cls: "flipped" })),
+      view, ...trap, p(T("text.zero.wasted", { z: z.zero_multiplications, m: z.multiplications }))));
   }
 
   function matrixPanel(d) {
     const m = d.steps.matrix;
-    if (!m.C) return panel("matrix", "Matrix: conv is a matrix C, conv_transpose is Cᵀ", p(`C would be ${m.rows}×${m.columns}: too big to draw.`));
-    return panel("matrix", "Matrix: conv is a matrix C, conv_transpose is Cᵀ",
-      p(`C has a row per input position (${m.rows}) and a column per output position (${m.columns}); row i holds w where input i's stamp lands.`),
-      grid(m.C, { caption: `C (${m.rows}×${m.columns})` }), row(grid(m.x, { caption: "x, flattened" }), grid(m.Ct_x, { caption: "Cᵀx: the output, flattened" })));
+    if (!m.C) return panel("matrix", m.title, p(T("page.matrix.too_big", { rows: m.rows, cols: m.columns })));
+    const section = panel("matrix", m.title,
+      p(T("page.matrix.intro", { rows: m.rows, cols: m.columns })),
+      grid(m.C, { caption: `C (${m.rows}×${m.columns})` }), row(grid(m.x, { caption: T("page.matrix.x") }), grid(m.Ct_x, { caption: T("page.matrix.ctx") })));
+    return m.columns > 14 ? wide(section) : section;  // a wide C gets the whole row
   }
 
   function gemmPanel(d) {
     const m = d.steps.gemm;
-    return panel("gemm", "GEMM + col2im: all stamps as one matrix product",
-      p("cols[t, i] = w[t]·x[i]: one matrix product, one column per stamp, one row per tap t; col2im then adds row t at positions i·s + t·d − b."),
-      m.columns ? grid(m.columns, { caption: `column buffer cols (${m.shape.join("×")})` }) : p(`cols would be ${m.shape.join("×")}: too big to draw.`),
-      p(`Rows, top to bottom, are the taps t = ${m.taps.slice(0, 12).map((t) => "(" + t + ")").join(" ")}${m.taps.length > 12 ? " …" : ""}; columns are the input positions.`));
+    return panel("gemm", m.title,
+      p(T("page.gemm.intro")),
+      m.columns ? grid(m.columns, { caption: T("page.gemm.cols", { shape: m.shape.join("×") }) }) : p(T("page.gemm.too_big", { shape: m.shape.join("×") })),
+      p(T("page.gemm.rows", { taps: m.taps.slice(0, 12).map((t) => "(" + t + ")").join(" ") + (m.taps.length > 12 ? " …" : "") })));
   }
 
   function polyphasePanel(d) {
     const s = d.steps.polyphase;
     const kids = s.phases.slice(0, 16).map((ph) => el("div", { class: "phase" },
-      el("h3", { text: `phase ${ph.phase}: y[${ph.first.map((f, a) => f + "::" + d.geometry.stride[a])}] — taps ${ph.taps.map((t) => "{" + t + "}").join(" × ")}` }),
-      ph.count ? row(grid(ph.sub_kernel, { caption: "sub-kernel" }), grid(ph.values, { caption: "its outputs" })) : p("no tap: these outputs stay 0")));
-    return panel("polyphase", "Polyphase: one sub-kernel per output phase", el("div", { class: "row" }, kids),
-      p(s.even ? "Every phase has the same number of taps: even overlap." : `Taps per phase differ (${s.counts}): uneven overlap, the source of checkerboard artifacts.`));
+      el("h3", { text: T("page.poly.phase", { p: ph.phase, where: ph.first.map((f, a) => f + "::" + d.geometry.stride[a]), taps: ph.taps.map((t) => "{" + t + "}").join(" × ") }) }),
+      ph.count ? row(grid(ph.sub_kernel, { caption: T("text.poly.sub_kernel") }), grid(ph.values, { caption: T("text.poly.outputs") })) : p(T("page.poly.none"))));
+    return panel("polyphase", T("page.poly.title"), el("div", { class: "row" }, kids),
+      p(s.even ? T("page.poly.even") : T("page.poly.uneven", { counts: s.counts })));
   }
 
   function cropPanel(d) {
@@ -213,85 +228,126 @@
     const one1 = !Array.isArray(s.full[0]);
     const kept = (idx) => idx.every((v, a) => v >= s.begin[a] && v < (one1 ? shape[1] : shape[a]) - s.end[a]);
     const cropped = s.begin.some((b) => b) || s.end.some((e) => e);
-    const appended = s.output_padding.some((o) => o) ? `, then output_padding ${same(s.output_padding)} zeros are appended at the end` : "";
-    return panel("crop", "The crop: padding cuts the full output",
-      p(cropped ? `The output is the part of F kept after cropping b = ${same(s.begin)} at the start and e = ${same(s.end)} at the end of each axis (a negative e appends zeros)${appended}.`
-        : `No crop here (b = e = 0): the whole of F is the output${appended}. Try padding 1.`),
-      row(grid(s.full, { caption: "full output F (kept part outlined)", mark2: kept }), grid(d.steps.result.output, { caption: "output" })));
+    const appended = s.output_padding.some((o) => o) ? T("page.crop.appended", { op: same(s.output_padding) }) : "";
+    // F is one channel's (x[0] through w[0, 0]), so the output beside it is that channel's too.
+    const layer = Boolean(d.steps.channels);
+    return panel("crop", T("page.crop.title"),
+      p(cropped ? T("page.crop.cropped", { b: same(s.begin), e: same(s.end), appended }) : T("page.crop.none", { appended })),
+      layer ? p(T("page.crop.one_channel")) : null,
+      row(grid(s.full, { caption: T("page.crop.full"), mark2: kept }), grid(s.output, { caption: T(layer ? "page.crop.output_one" : "page.crop.output") })));
   }
 
   function overlapPanel(d) {
     const o = d.steps.result.overlap;
-    return panel("overlap", "Overlap map: how many taps land on each output",
-      grid(o, { caption: "taps per output position", cls: "heat" }),
-      p("Where neighbouring counts differ in the interior, a constant input gives a checkerboard (Odena, Dumoulin & Olah 2016). A kernel size divisible by the stride makes it even."));
+    return panel("overlap", T("page.overlap.title"),
+      grid(o, { caption: T("page.overlap.caption"), cls: "heat" }),
+      p(T("page.overlap.note")));
   }
 
   function adjointPanel(d) {
     const a = d.steps.adjoint, ex = a.orthonormal_example;
     let what;
-    if (a.identity === null) what = "C is too big to write out here.";
-    else if (a.identity) what = "C Cᵀ = I: the rows of C are orthonormal, so conv undoes conv_transpose for every x.";
-    else if (a.scale !== null) what = `C Cᵀ = ${fmt(a.scale)}·I: the stamps never meet and none is cropped, so conv(y) = ${fmt(a.scale)}·x for every x.`;
-    else if (a.diagonal) what = "C Cᵀ is diagonal (no two stamps meet on non-zero taps) but not a multiple of I: conv(y) is x scaled position by position.";
-    else what = "Off the diagonal of C Cᵀ: the overlaps of neighbouring stamps (Σ w[t]·w[t'] where they land on the same output).";
-    return panel("adjoint", "Adjoint, not inverse: conv(y) next to x",
+    if (a.identity === null) what = T("page.adj.too_big");
+    else if (a.identity) what = T("text.adjoint.cct_identity");
+    else if (a.scale !== null) what = T("page.adj.scale", { c: fmt(a.scale) });
+    else if (a.diagonal) what = T("page.adj.diagonal");
+    else what = T("page.adj.overlap");
+    const taps = as2d(ex.kernel)[0].length + (Array.isArray(ex.kernel[0]) ? "×" + ex.kernel.length : "");
+    const dil = ex.dilation.some((v) => v !== 1) ? T("text.adjoint.and_dilation", { d: same(ex.dilation) }) : "";
+    const padding = ex.kept_padding ? T("page.adj.padding_kept", { p: ex.padding }) : T("page.adj.padding_dropped", { why: ex.why });
+    return wide(panel("adjoint", a.title,
       row(grid(a.conv_of_output, { caption: "conv(y) = C Cᵀ x" }), grid(a.input, { caption: "x" }), a.CCt && a.CCt.length <= 16 ? grid(a.CCt, { caption: "C Cᵀ" }) : null),
-      p(a.equal ? "conv(y) equals x here." : "conv(conv_transpose(x)) = C Cᵀ x is not x: conv_transpose is the adjoint of conv, not its inverse."),
+      p(a.equal ? T("text.adjoint.equal") : T("page.adj.not_inverse")),
       p(what),
-      p(`With your stride ${same(ex.stride)}${ex.dilation.some((v) => v !== 1) ? " and dilation " + same(ex.dilation) : ""}, w' = ${fmt(flat(ex.kernel)[0])} on ${as2d(ex.kernel)[0].length}${Array.isArray(ex.kernel[0]) ? "×" + ex.kernel.length : ""} taps has orthonormal rows: ` + (ex.kept_padding ? `with your padding ${ex.padding}, ` : `${ex.why}; `) + "conv(conv_transpose(x, w'), w') = x:"),
-      row(grid(ex.conv_transpose, { caption: "y' = conv_transpose(x, w')" }), grid(ex.conv_back, { caption: "conv(y', w')" })));
+      p(T("page.adj.demo", { s: same(ex.stride), d: dil, v: fmt(flat(ex.kernel)[0]), taps, padding })),
+      row(grid(ex.conv_transpose, { caption: "y' = conv_transpose(x, w')" }), grid(ex.conv_back, { caption: "conv(y', w')" }))));
   }
 
   function resultPanel(d) {
     const r = d.steps.result;
     const outs = d.steps.channels
       ? el("div", { id: "output", class: "row" }, r.output.map((ch, c) => grid(ch, { caption: `y[${c}]`, index: true, cls: "channel" })))
-      : grid(r.output, { id: "output", index: true, caption: `output y (${d.output_shape.join("×")})` });
+      : grid(r.output, { id: "output", index: true, caption: T("page.result.caption", { shape: d.output_shape.join("×") }) });
     if (d.steps.channels) outs.querySelectorAll("table").forEach((t, c) => t.querySelectorAll("td").forEach((td) => (td.dataset.index = c + "," + td.dataset.index)));
-    const agree = Object.entries(r.methods).map(([m, ok]) => el("li", { class: ok ? "ok" : "bad", text: `${m}: ${ok ? "agrees" : "differs"}` }));
+    const agree = Object.entries(r.methods).map(([m, ok]) => el("li", { class: ok ? "ok" : "bad", text: T(ok ? "page.result.agrees" : "page.result.differs", { m }) }));
     const t = r.torch;
-    return panel("result", "Result", outs, el("ul", { class: "methods" }, agree),
-      p(t.available ? `PyTorch ${t.version}: ${t.call} ${t.equal ? "gives the same" : "differs"} (max |difference| ${fmt(t.max_abs_diff)})` : `PyTorch: ${t.call ? t.call + " — " : ""}${t.reason}`));
+    return wide(panel("result", r.title, outs, el("ul", { class: "methods" }, agree),
+      p(t.available
+        ? T("text.result.torch_ran", { version: t.version, call: t.call, verdict: T(t.equal ? "text.result.torch_same" : "text.result.torch_differs"), diff: fmt(t.max_abs_diff) })
+        : T("text.result.torch_skipped", { call: t.call ? t.call + " — " : "", reason: t.reason }))));
+  }
+
+  /* Two columns of cards: a half-width card shares its row with the next half-width one; a card left
+     without a partner (next to a wide card, or last) takes the whole row, so none sits beside empty space. */
+  function pairUp(panels) {
+    for (let i = 0; i < panels.length; i++) {
+      if (panels[i].classList.contains("wide")) continue;
+      if (i + 1 < panels.length && !panels[i + 1].classList.contains("wide")) i++;
+      else panels[i].classList.add("wide");
+    }
+    return panels;
   }
 
   function draw(root, d) {
     const s = d.steps;
     const panels = [resultPanel(d), shapePanel(d)];
+    if (s.scatter) panels.push(cropPanel(d));  // the crop beside the output size: both about F
     if (s.channels) panels.push(channelsPanel(d));
-    if (s.scatter) panels.push(scatterPanel(d), cropPanel(d));
+    if (s.scatter) panels.push(scatterPanel(d));
     if (s.zero_insert) panels.push(zeroInsertPanel(d));
     if (s.matrix) panels.push(matrixPanel(d));
     if (s.gemm) panels.push(gemmPanel(d));
     if (s.polyphase) panels.push(polyphasePanel(d));
     panels.push(overlapPanel(d), adjointPanel(d));
-    root.querySelector(".panels").replaceChildren(...panels);
+    root.querySelector(".panels").replaceChildren(...pairUp(panels));
   }
 
   const matrixText = (a) => (Array.isArray(a[0]) ? (Array.isArray(a[0][0]) ? a.map(matrixText).join(" | ") : a.map((r) => r.join(" ")).join("; ")) : a.join(" "));
   function kernelText(d) { return d.steps.channels ? d.kernel.flat().map(matrixText).join(" | ") : matrixText(d.kernel); }
   function argText(v) { return Array.isArray(v) ? v.map((x) => (Array.isArray(x) ? x.join(":") : x)).join(",") : String(v); }
 
+  /* The language switch: one link per language, each to this address with lang= changed (the state kept). */
+  function langSwitch(opts) {
+    const nav = el("nav", { class: "lang", "aria-label": T("page.lang_label") });
+    const links = opts.langs.map(([code, name]) => el("a", { lang: code, hreflang: code, "data-lang": code, "aria-current": code === opts.lang ? "true" : null, text: name }));
+    function update() {
+      for (const a of links) {
+        const q = new URLSearchParams(location.search);
+        if (a.dataset.lang === "en") q.delete("lang"); else q.set("lang", a.dataset.lang);
+        const query = q.toString();
+        a.href = location.pathname + (query ? "?" + query : "");
+      }
+    }
+    nav.append(el("span", { text: T("page.lang_label") + ":" }), ...links);
+    update();
+    return { nav, update };
+  }
+
   function mount(root, opts) {
+    STRINGS = opts.strings || STRINGS;
+    const lang = opts.lang || "en";
     const status = el("p", { class: "status", role: "alert", "aria-live": "assertive" });
-    const form = el("form", { class: "controls-form", "aria-label": "the transposed convolution's arguments" });
+    const form = el("form", { class: "controls-form", "aria-label": T("page.form_label") });
     const inputs = {};
-    for (const [name, label, hint] of FIELDS) {
+    for (const name of FIELDS) {
       const tag = name === "input" || name === "kernel" ? "textarea" : "input";
       const field = el(tag, { id: "f-" + name, name, "aria-describedby": "h-" + name, spellcheck: "false", rows: tag === "textarea" ? 2 : null });
+      field.value = DEFAULTS[name] ?? "";
       inputs[name] = field;
-      form.append(el("div", { class: "field" }, el("label", { for: "f-" + name, text: label }), field, el("small", { id: "h-" + name, text: hint })));
+      form.append(el("div", { class: "field" }, el("label", { for: "f-" + name, text: T("page.field." + name) }), field, el("small", { id: "h-" + name, text: T("page.hint." + name) })));
     }
-    const method = el("select", { id: "f-method", name: "method" }, METHODS.map((m) => el("option", { value: m, text: m })));
+    const method = el("select", { id: "f-method", name: "method" }, METHODS.map((m) => el("option", { value: m, text: m === "all" ? T("page.method.all") : m })));
     inputs.method = method;
     // PyTorch's check runs only when asked (torch=1), as `tconv explain --torch`: importing torch takes seconds.
-    const torch = el("input", { type: "checkbox", id: "f-torch", name: "torch", title: "torch=1: also run PyTorch's conv_transpose on the same numbers and compare (imports torch: seconds)" });
-    form.append(el("div", { class: "field" }, el("label", { for: "f-method", text: "method" }), method,
-      el("label", { class: "check", for: "f-torch" }, torch, "PyTorch check")));
+    const torch = el("input", { type: "checkbox", id: "f-torch", name: "torch", title: T("page.torch_title") });
+    form.append(el("div", { class: "field" }, el("label", { for: "f-method", text: T("page.field.method") }), method,
+      el("label", { class: "check", for: "f-torch" }, torch, T("page.torch_label"))));
+    const switcher = opts.api && opts.langs ? langSwitch(opts) : null;
+    if (switcher) root.querySelector("h1")?.after(switcher.nav);
     root.append(form, status, el("div", { class: "panels" }));
     if (!opts.api) {
       form.hidden = true;
-      status.textContent = "Run `tconv serve` to change the numbers with controls.";
+      status.textContent = T("page.no_api");
     }
     function fill(d) {
       inputs.input.value = d.steps.channels ? d.input.map(matrixText).join(" | ") : matrixText(d.input);
@@ -302,7 +358,9 @@
     }
     async function load(query, fillForm) {
       try {
-        const res = await fetch(opts.api + "?" + query.toString());
+        const api = new URLSearchParams(query);
+        if (lang !== "en") api.set("lang", lang);
+        const res = await fetch(opts.api + "?" + api.toString());
         const body = await res.json();
         if (!res.ok) throw new Error(body.error || res.statusText);
         status.textContent = "";
@@ -310,7 +368,7 @@
         if (fillForm) fill(body);
         draw(root, body);
       } catch (err) {
-        status.textContent = "error: " + err.message;
+        status.textContent = T("page.error", { message: err.message });
         root.dataset.state = "error";
       }
     }
@@ -320,15 +378,22 @@
       clearTimeout(timer);
       timer = setTimeout(() => {
         const q = new URLSearchParams();
-        for (const [k, f] of Object.entries(inputs)) if (f.value.trim() !== "") q.set(k, f.value.trim());
+        for (const [k, f] of Object.entries(inputs)) {
+          const v = f.value.trim();
+          if (v !== "" && v !== DEFAULTS[k]) q.set(k, v);
+        }
         if (torch.checked) q.set("torch", "1");
-        history.replaceState(null, "", "?" + q.toString());
+        const shown = new URLSearchParams(q);
+        if (lang !== "en") shown.set("lang", lang);
+        history.replaceState(null, "", "?" + shown.toString());
+        if (switcher) switcher.update();
         root.dataset.state = "loading";
         load(q, false);
       }, 300);
     });
     form.addEventListener("submit", (ev) => ev.preventDefault());
     const q = new URLSearchParams(location.search);
+    q.delete("lang");
     for (const [k, f] of Object.entries(inputs)) if (q.has(k)) f.value = q.get(k);
     torch.checked = ["1", "true", "yes", "on"].includes((q.get("torch") || "").trim().toLowerCase());
     load(q, true);
