@@ -64,7 +64,7 @@ def test_curl_runs(page, command, want):
     try:
         url = url.replace("127.0.0.1:8765", f"127.0.0.1:{srv.server_address[1]}")
         try:
-            body = urllib.request.urlopen(url, timeout=30).read().decode()
+            body = urllib.request.urlopen(url, timeout=600).read().decode()
         except urllib.error.HTTPError as exc:
             body = exc.read().decode()
     finally:

@@ -68,7 +68,7 @@ def test_the_reported_memory_error_is_now_one_line_in_a_real_process():
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=120,
+        timeout=600,
     )
     assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
     assert p.stderr.startswith("tconv: error: --stride: 99999999999 is too large: at most 4,096 (")

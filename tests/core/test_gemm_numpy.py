@@ -172,7 +172,7 @@ def test_threads_work_in_a_forked_child():
     ctx = multiprocessing.get_context("fork")
     parent = ctx.Queue()
     _threaded_call(parent)  # makes the pool here
-    expected = parent.get(timeout=10)
+    expected = parent.get(timeout=600)
     child_queue = ctx.Queue()
     child = ctx.Process(target=_threaded_call, args=(child_queue,))
     child.start()
@@ -180,7 +180,7 @@ def test_threads_work_in_a_forked_child():
     if child.is_alive():
         child.kill()
         pytest.fail("col2im hung in a forked child")
-    assert child_queue.get(timeout=10) == expected
+    assert child_queue.get(timeout=600) == expected
 
 
 @pytest.mark.parametrize(

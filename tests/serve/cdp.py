@@ -31,7 +31,7 @@ def chromium_path() -> str | None:
 class WebSocket:
     """Just enough of a WebSocket client for CDP: text frames out, whole messages in."""
 
-    def __init__(self, url: str, timeout: float = 20):
+    def __init__(self, url: str, timeout: float = 600):
         rest = url.split("://", 1)[1]
         hostport, path = rest.split("/", 1)
         host, port = hostport.rsplit(":", 1)
@@ -118,9 +118,9 @@ class Browser:
             stderr=subprocess.DEVNULL,
         )
         port = self._port()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 600  # hang guards, never measures of speed
         while True:
-            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5).read())
+            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=600).read())
             pages = [t for t in targets if t.get("type") == "page"]
             if pages or time.monotonic() > deadline:
                 break
@@ -132,7 +132,7 @@ class Browser:
 
     def _port(self) -> int:
         marker = os.path.join(self.profile, "DevToolsActivePort")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if os.path.exists(marker):
                 text = open(marker).read().split()
@@ -165,7 +165,7 @@ class Browser:
     def navigate(self, url: str) -> None:
         self.call("Page.navigate", url=url)
 
-    def wait_for(self, expression: str, timeout: float = 15) -> object:
+    def wait_for(self, expression: str, timeout: float = 600) -> object:
         """Poll a JavaScript expression until it is truthy; return its value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -195,7 +195,7 @@ class Browser:
         finally:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=600)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

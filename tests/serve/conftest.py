@@ -15,13 +15,13 @@ def server():
     yield f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
     srv.server_close()
-    thread.join(timeout=10)
+    thread.join(timeout=600)
 
 
 def get(url: str):
     """``(status, content type, body)`` of a GET, errors included."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as r:
+        with urllib.request.urlopen(url, timeout=600) as r:
             return r.status, r.headers["Content-Type"], r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers["Content-Type"], exc.read()

@@ -119,7 +119,7 @@ def test_scatter_step_through_highlights_the_current_stamp(browser, server, lang
     assert browser.evaluate(f"{frame}.dataset.step") == "1"
     # play runs on its own (one frame every 0.9 s) and ends at the last stamp
     browser.evaluate("document.getElementById('scatter-steps-play').click()")
-    browser.wait_for(f"{frame}.dataset.step === '3'", timeout=5)
+    browser.wait_for(f"{frame}.dataset.step === '3'", timeout=600)
     play = catalogue(lang)["page.play"]
     assert browser.evaluate("document.getElementById('scatter-steps-play').textContent") == play
     if UPDATE:
@@ -200,7 +200,7 @@ def test_the_pytorch_check_runs_only_when_asked_and_the_url_keeps_it(browser, se
     browser.wait_for(
         "location.search.includes('torch=1') && document.getElementById('app').dataset.state === 'ready'"
         " && !document.getElementById('result').textContent.includes('not run')",
-        timeout=120,  # a hang guard: the server imports torch once, which takes seconds
+        timeout=600,  # a hang guard: the server imports torch once, which takes seconds
     )
     assert "PyTorch" in browser.evaluate(result) and "stride=2" in browser.evaluate("location.search")
     open_page(browser, server, input="1 2", kernel="1 10 100", torch="1")  # the shared link keeps the check

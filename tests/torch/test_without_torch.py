@@ -24,7 +24,7 @@ def last_line_of_stderr(code: str) -> str:
     src = str(pathlib.Path(tconv.__file__).parents[1])  # this checkout's tconv, whatever is installed
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
-        [sys.executable, "-c", HIDE_TORCH + code], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", HIDE_TORCH + code], capture_output=True, text=True, env=env, timeout=600
     )
     assert done.returncode != 0, done.stdout
     return done.stderr.strip().splitlines()[-1]
