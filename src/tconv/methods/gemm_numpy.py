@@ -74,6 +74,7 @@ from tconv.methods.gemm_tiles import run_split as _run_split
 from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
 from tconv.resources import set_num_threads
+from tconv.taps import tap_map
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
@@ -87,20 +88,11 @@ WORKSPACE_BYTES = 8 * 2**20
 def tap_slices(g):
     """For each kernel tap ``(j, src, dst)``: the input and output slices col2im adds, crop applied.
 
-    Per axis, tap ``t`` sends input ``i`` to ``o = i·s + off`` with ``off = t·d − b``. Keeping
-    ``0 ≤ o < O``: ``i ≥ ⌈−off/s⌉`` and ``i < ⌈(O − off)/s⌉``, clipped to ``[0, I)``. The first kept
-    output is ``o₀ = i_lo·s + off``, then every ``s``-th. Taps with an empty range on any axis vanish.
+    From the tap map (:mod:`tconv.taps`): per axis, tap ``t`` sends its inputs ``[lo, hi)`` to every
+    ``s``-th output from ``(lo + q₀)·s + r``; taps wholly in the crop are not in the map. ``j`` is the
+    row-major flat tap index, the weight's own order.
     """
-    per_axis = []
-    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        axis = []
-        for t in range(k):
-            off = t * d - b
-            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # ⌈−off/s⌉, ⌈(O−off)/s⌉
-            if lo < hi:
-                o0 = lo * s + off
-                axis.append((t, slice(lo, hi), slice(o0, o0 + (hi - lo - 1) * s + 1, s)))
-        per_axis.append(axis)
+    per_axis = [[(tap.t, slice(tap.lo, tap.hi), ax.output_slice(tap)) for tap in ax.taps] for ax in tap_map(g)]
     out = []
     for combo in itertools.product(*per_axis):
         j = 0
@@ -247,36 +239,25 @@ def _reshape_rows(x, w, view, g, item, budget, index):
 def _phases(g):
     """The taps grouped by output phase, for col2im with contiguous additions.
 
-    Tap ``t`` sends input ``i`` to ``o = i·s + off`` (``off = t·d − b``). Writing ``off = q₀·s + r``
-    with ``0 ≤ r < s``: ``o = (i + q₀)·s + r``, so the tap feeds phase ``r`` — the outputs
-    ``o ≡ r (mod s)``, ``q = (o − r)/s`` in ``[0, Q_r)``, ``Q_r = ⌈(O − r)/s⌉`` — at ``q = i + q₀``:
-    a *contiguous* slice of the phase. Returns, per phase (all axes), the output slices
-    ``r::s``, the phase's shape ``Q`` and its taps ``(j, input slices, phase slices)``.
+    In the tap map (:mod:`tconv.taps`) tap ``t`` feeds output phase ``r`` — the outputs
+    ``o ≡ r (mod s)``, ``q = (o − r)/s`` in ``[0, Q_r)`` — at ``q = i + q₀``: a *contiguous* slice
+    of the phase. Returns, per phase (all axes), the output slices ``r::s``, the phase's shape ``Q``
+    and its taps ``(j, input slices, phase slices)``.
     """
-    per_axis = []
-    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        axis = []
-        for t in range(k):
-            off = t * d - b
-            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # as in tap_slices
-            if lo < hi:
-                r, q0 = off % s, off // s
-                axis.append((t, r, slice(lo, hi), slice(lo + q0, hi + q0)))
-        per_axis.append(axis)
-    phases: dict[tuple[int, ...], list] = {}
-    for combo in itertools.product(*per_axis):
-        j = 0
-        for (t, *_), k in zip(combo, g.kernel):
-            j = j * k + t
-        phases.setdefault(tuple(c[1] for c in combo), []).append(
-            (j, tuple(c[2] for c in combo), tuple(c[3] for c in combo))
-        )
     out = []
-    for r, taps in phases.items():
-        shape = tuple(-(-(o - ra) // s) for o, ra, s in zip(g.large, r, g.stride))
+    for combo in itertools.product(*(ax.phases for ax in tap_map(g))):
+        taps = []
+        for tq in itertools.product(*(p.taps for p in combo)):
+            j = 0
+            for tap, k in zip(tq, g.kernel):
+                j = j * k + tap.t
+            taps.append(
+                (j, tuple(slice(t.lo, t.hi) for t in tq), tuple(slice(t.lo + t.shift, t.hi + t.shift) for t in tq))
+            )
         # a tap covering the whole phase first: col2im then starts from a copy of it, not from zeros
         taps.sort(key=lambda tap: -math.prod(d.stop - d.start for d in tap[2]))
-        out.append((tuple(slice(ra, None, s) for ra, s in zip(r, g.stride)), shape, tuple(taps)))
+        where = tuple(slice(p.phase, None, s) for p, s in zip(combo, g.stride))
+        out.append((where, tuple(p.size for p in combo), tuple(taps)))
     return tuple(out)
 
 
