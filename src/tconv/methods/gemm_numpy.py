@@ -64,7 +64,7 @@ import math
 
 import numpy as np
 
-from tconv.methods import cost, gemm_phases, gemm_separable
+from tconv.methods import cost, gemm_compiled, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
 from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
@@ -76,7 +76,7 @@ from tconv.methods.gemm_tiles import tiles as _tiles
 from tconv.resources import set_num_threads
 from tconv.taps import tap_map
 
-__all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
+__all__ = ["conv_transpose", "plan", "numpy_plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
@@ -109,12 +109,30 @@ def _index_last(g):
     return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in tap_slices(g))
 
 
-@functools.lru_cache(maxsize=256)
-def plan(g) -> str:
-    """Which arrangement :func:`conv_transpose` uses for geometry ``g``: the cost model's cheapest.
+def plan(g, dtype=None) -> str:
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g`` and ``dtype``.
 
-    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"`` or ``"phases"``
-    (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the predicted times.
+    ``"compiled"`` (:mod:`tconv.methods.gemm_compiled`, numba's loop) for integer dtypes when numba
+    is installed: NumPy multiplies integer matrices without BLAS, and the compiled loop measured
+    1.2–14× faster on the grid's small and 3-D layers (docs/performance.md); on floats it measured
+    slower than BLAS almost everywhere, so floats keep the cost model's cheapest (:func:`numpy_plan`).
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> plan(transpose_geometry((1, 1, 4), (1, 1, 2), stride=2), "float64")
+    'reshape'
+    """
+    if dtype is not None and np.dtype(dtype).name in ("int64",) and gemm_compiled.available():
+        return "compiled"
+    return numpy_plan(g)
+
+
+@functools.lru_cache(maxsize=256)
+def numpy_plan(g) -> str:
+    """The cost model's cheapest NumPy arrangement for geometry ``g``.
+
+    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"``, ``"separable"``
+    or ``"phases"`` (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the
+    predicted times.
     """
     predicted = cost.predict(g)
     return min(predicted, key=predicted.__getitem__)
@@ -130,9 +148,17 @@ def conv_transpose(
     >>> conv_transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
     array([[[  1.,  10., 102.,  20., 200.]]])
 
-    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies).
+    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies,
+    ``compiled`` only with numba and a dtype of :data:`gemm_compiled.DTYPES`).
     """
-    how = plan(g) if arrangement is None else arrangement
+    how = plan(g, x.dtype) if arrangement is None else arrangement
+    if how == "compiled":
+        if x.dtype == weight.dtype and x.dtype.name in gemm_compiled.DTYPES:
+            y = np.empty((x.shape[0], g.large_channels, *g.large), dtype=x.dtype)
+            if x.shape[0]:
+                gemm_compiled.compiled(x, weight, y, g)
+            return y
+        how = numpy_plan(g)  # a dtype the loop is not compiled for
     if how == "phases" and weight.dtype.kind in "fc" and not np.isfinite(weight).all():
         how = "channels_first"  # phases multiplies the input's zero border by the weight: 0·inf = nan
     n, groups = x.shape[0], g.groups

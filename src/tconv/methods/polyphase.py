@@ -31,7 +31,7 @@ from tconv.taps import axis_taps, tap_map
 __all__ = ["polyphase", "phase_taps"]
 
 
-def phase_taps(k: int, s: int, d: int, r: int):
+def phase_taps(k: int, s: int, d: int, r: int) -> tuple[int, int, int, int, int]:
     """``(t0, step, count, m0, d')`` of phase ``r`` of the *full* (uncropped) output on one axis, read
     from the tap map of one input position (every tap lands); ``count == 0`` when no tap reaches it.
 

@@ -1,0 +1,158 @@
+"""The ``compiled`` arrangement of the NumPy fast path: polyphase and fused, one compiled loop (numba).
+
+Where a call is small, NumPy's cost is its calls, not its arithmetic: the other arrangements make
+5–30 of them at 1–2 µs each, plus the Python around them. This one makes one call into a loop
+compiled by numba (the ``fast`` extra), and it is a direct transcription of the definition read
+backwards — per output element, the inputs that reach it. On each axis the tap map
+(:mod:`tconv.taps`) gives, for output ``o``, the pairs ``(t, i)`` with ``o = i·s + t·d − b``
+(its taps ``t`` of phase ``o mod s``, each at ``i = ⌊o/s⌋ − q₀(t)``); with ``L_a(o_a)`` that list::
+
+    y[n, c, o] = Σ_{(t₁,i₁) ∈ L₁(o₁)} Σ_{(t₂,i₂) ∈ L₂(o₂)} … Σ_{ci ∈ group(c)} w[ci, c mod C/G, t] · x[n, ci, i]
+
+Each output element is summed in registers and written once: no column buffer, no col2im pass, no
+im2col, no zero padding (the lists hold only pairs inside both arrays). The innermost sum runs over
+the input channels of the group, contiguous in the channels-last copy of the input and in the
+rearranged weight, which the compiler vectorises. 1-D and 2-D calls run the 3-D loop with unit axes.
+
+Threads: the rows ``(n, o₁)`` are cut into ``parts`` blocks, ``parts = min(tconv.get_num_threads(),
+rows)`` for a call of at least :data:`THREAD_MACS` multiply-adds; numba's own pool runs the blocks
+(``prange``), so at most ``parts`` of its threads work on a call, whatever size the pool has — the
+caller's setting (:func:`tconv.set_num_threads`) bounds a call by the work it hands out, and tconv
+never calls ``numba.set_num_threads``, which, like BLAS's thread count, is one setting for the whole
+process. Below :data:`THREAD_MACS` the loop is a second compilation without ``prange`` that runs on
+the calling thread and never wakes the pool: numba's OpenMP pool spins for a while after a parallel
+call (as OpenBLAS's does), and on a busy two-core machine that spinning slowed the next NumPy or
+torch call severalfold.
+
+numba is imported on first use only (``import tconv`` never imports it); the loop is compiled once
+per dtype and the compiled code is cached on disk (``cache=True``). Floats are summed in an order
+of their own (the compiler may reassociate the channel sum), so they equal the other methods to
+rounding; integers exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+
+import numpy as np
+
+from tconv.resources import get_num_threads
+from tconv.taps import axis_taps, tap_map
+
+__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "compiled"]
+
+#: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
+DTYPES = ("float32", "float64", "int64")
+#: Calls with fewer multiply-adds run on one thread (handing work to threads costs about 10 µs).
+THREAD_MACS = 1 << 22
+#: ``range`` until the loop is compiled, then ``numba.prange`` (:func:`_kernel`).
+prange = range
+
+
+def available() -> bool:
+    """Whether numba can be imported; imports it on first use (``sys.modules['numba'] = None`` hides it)."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None
+    if not _installed():
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> bool:
+    """Whether numba is installed (asked once: a failing import searches the whole path every time)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def output_lists(small: int, large: int, kernel: int, stride: int, dilation: int, begin: int):
+    """Per output ``o`` of one axis, the pairs ``(t, i)`` that land on it, as three arrays: ``start``
+    (``O + 1``), ``tap`` and ``inp``, pair ``j`` of output ``o`` at ``start[o] ≤ j < start[o + 1]``.
+
+    >>> start, tap, inp = output_lists(2, 4, 4, 2, 1, 1)   # k4 s2 p1, 2 → 4
+    >>> [[(int(tap[j]), int(inp[j])) for j in range(start[o], start[o + 1])] for o in range(4)]
+    [[(1, 0)], [(0, 1), (2, 0)], [(1, 1), (3, 0)], [(2, 1)]]
+    """
+    ax = axis_taps(small, large, kernel, stride, dilation, begin)
+    pairs = sorted(((i + tap.shift) * stride + tap.phase, tap.t, i) for tap in ax.taps for i in range(tap.lo, tap.hi))
+    start = np.searchsorted(np.array([o for o, _, _ in pairs], dtype=np.int64), np.arange(large + 1)).astype(np.int64)
+    tap = np.array([t for _, t, _ in pairs], dtype=np.int64)
+    inp = np.array([i for _, _, i in pairs], dtype=np.int64)
+    for a in (start, tap, inp):
+        a.flags.writeable = False
+    return start, tap, inp
+
+
+def _loop(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, parts, zero):  # pragma: no cover - compiled
+    """``out[n, c, o₁, o₂, o₃] = Σ_{pairs} Σ_ci w[G, t₁, t₂, t₃, c, ci] · x[n, i₁, i₂, i₃, G·C_in/G + ci]``.
+
+    ``x`` ``(N, I₁, I₂, I₃, C_in)``, ``w`` ``(G, k₁, k₂, k₃, C/G, C_in/G)``, ``out`` ``(N, C, O₁, O₂, O₃)``,
+    all C-contiguous; rows ``(n, o₁)`` in ``parts`` blocks, one per thread of numba's pool.
+    """
+    n_img, channels, o1_size, o2_size, o3_size = out.shape
+    groups, cig, cog = w.shape[0], w.shape[4], w.shape[5]
+    rows = n_img * o1_size
+    for part in prange(parts):
+        acc = np.empty((o3_size, cog), dtype=out.dtype)  # one output row of one group, channels last
+        for r in range(part * rows // parts, (part + 1) * rows // parts):
+            n, o1 = r // o1_size, r % o1_size
+            for o2 in range(o2_size):
+                for gi in range(groups):
+                    acc[:] = zero
+                    for o3 in range(o3_size):
+                        for a in range(s1[o1], s1[o1 + 1]):
+                            for b in range(s2[o2], s2[o2 + 1]):
+                                for e in range(s3[o3], s3[o3 + 1]):
+                                    wt = w[gi, t1[a], t2[b], t3[e]]  # (C_in/G, C/G)
+                                    xt = x[n, i1[a], i2[b], i3[e]]  # (C_in,)
+                                    for ci in range(cig):
+                                        v = xt[gi * cig + ci]
+                                        for co in range(cog):
+                                            acc[o3, co] += v * wt[ci, co]
+                    for co in range(cog):
+                        for o3 in range(o3_size):
+                            out[n, gi * cog + co, o1, o2, o3] = acc[o3, co]
+
+
+@functools.lru_cache(maxsize=2)
+def _kernel(parallel: bool):
+    """``_loop`` compiled by numba (imported here, on first use), cached on disk; ``parallel`` runs
+    ``prange`` on numba's pool, else it is a plain loop on the calling thread (no pool touched)."""
+    import numba
+
+    global prange  # the loop's ``prange`` becomes numba's parallel range, read when compiling
+    prange = numba.prange
+    return numba.njit(parallel=parallel, cache=True, fastmath={"reassoc", "contract"}, nogil=True)(_loop)
+
+
+def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
+    """``x`` ``(N, C_in, *i)``, ``weight`` ``(C_in, C/G, *k)`` → ``out`` ``(N, C, *o)``, C-contiguous,
+    written in full; one dtype of :data:`DTYPES`, ``N ≥ 1``.
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> x = np.array([[[1, 2]]]); w = np.array([[[1, 10, 100]]]); out = np.empty((1, 1, 5), dtype=np.int64)
+    >>> compiled(x, w, out, transpose_geometry(x.shape, w.shape, stride=2)); out
+    array([[[  1,  10, 102,  20, 200]]])
+    """
+    n, nd, groups = x.shape[0], g.ndim, g.groups
+    cig, cog = g.small_channels // groups, g.large_channels // groups
+    pad = 3 - nd  # leading unit axes
+    small, kernel = (1,) * pad + g.small, (1,) * pad + g.kernel
+    xl = np.ascontiguousarray(np.moveaxis(x.reshape(n, g.small_channels, *small), 1, -1))
+    # (G·C_in/G, C/G, *k) → (G, *k, C_in/G, C/G)
+    w6 = weight.reshape(groups, cig, cog, *kernel)
+    wl = np.ascontiguousarray(w6.transpose(0, 3, 4, 5, 1, 2))
+    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
+        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in tap_map(g)
+    ]
+    large = (1,) * pad + g.large
+    rows = n * large[0]
+    parts = max(1, min(get_num_threads(), rows)) if g.macs >= THREAD_MACS else 1
+    y = out.reshape(n, g.large_channels, *large)
+    _kernel(parts > 1)(xl, wl, y, *lists[0], *lists[1], *lists[2], parts, out.dtype.type(0))
