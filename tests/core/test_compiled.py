@@ -39,7 +39,9 @@ def _equal(y, expected, dtype):
 @needs_numba
 @NDIMS
 @DTYPES
-def test_compiled_equals_readable_gemm_and_scatter(ndim, dtype, rng):
+@pytest.mark.parametrize("loop", ["wide", "thin"])
+def test_compiled_equals_readable_gemm_and_scatter(ndim, dtype, loop, rng, monkeypatch):
+    monkeypatch.setattr(gemm_compiled, "THIN", 1 if loop == "wide" else 1 << 30)  # every call by one loop
     for case in random_cases(4000 + ndim, 30, ndim, batches=(1, 2, 3)):
         g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
         x, w, _ = case.arrays(rng, dtype)
