@@ -16,15 +16,14 @@ fewer than :data:`THIN` output channels per group, over its input channels (a do
 contiguous in the channels-last copy of the input); the compiler vectorises either. 1-D and 2-D
 calls run the 3-D loop with unit axes.
 
-Threads: the rows ``(n, o₁)`` are cut into ``parts`` blocks, ``parts = min(tconv.get_num_threads(),
-rows)`` for a call of at least :data:`THREAD_MACS` multiply-adds; numba's own pool runs the blocks
-(``prange``), so at most ``parts`` of its threads work on a call, whatever size the pool has — the
-caller's setting (:func:`tconv.set_num_threads`) bounds a call by the work it hands out, and tconv
-never calls ``numba.set_num_threads``, which, like BLAS's thread count, is one setting for the whole
-process. Below :data:`THREAD_MACS` the loop is a second compilation without ``prange`` that runs on
-the calling thread and never wakes the pool: numba's OpenMP pool spins for a while after a parallel
-call (as OpenBLAS's does), and on a busy two-core machine that spinning slowed the next NumPy or
-torch call severalfold.
+Threads: the loop is compiled without numba's thread pool (no ``prange``) and releases the GIL
+(``nogil``); a call of at least :data:`THREAD_MACS` multiply-adds cuts its rows ``(n, o₁)`` into
+disjoint blocks run on tconv's own threads (:func:`tconv.methods.gemm_tiles.parallel`, as many as
+:func:`tconv.set_num_threads` allows), smaller calls run on the calling thread. So the caller's
+setting bounds a call, numba's pool is never started, and tconv never calls
+``numba.set_num_threads`` (a process-wide setting). An earlier version ran the blocks with
+``prange`` on numba's pool: numba's OpenMP threads spin for a while after a parallel call (as
+OpenBLAS's do), and on a busy two-core machine the next NumPy and torch calls ran severalfold slower.
 
 numba is imported on first use only (``import tconv`` never imports it); the loop is compiled once
 per dtype and the compiled code is cached on disk (``cache=True``). Floats are summed in an order
@@ -40,7 +39,7 @@ import sys
 
 import numpy as np
 
-from tconv.resources import get_num_threads
+from tconv.methods.gemm_tiles import THREAD_MIN, parallel
 from tconv.taps import axis_taps, tap_map
 
 __all__ = ["available", "DTYPES", "THREAD_MACS", "THIN", "output_lists", "compiled"]
@@ -49,8 +48,6 @@ __all__ = ["available", "DTYPES", "THREAD_MACS", "THIN", "output_lists", "compil
 DTYPES = ("float32", "float64", "int64")
 #: Calls with fewer multiply-adds run on one thread (handing work to threads costs about 10 µs).
 THREAD_MACS = 1 << 22
-#: ``range`` until the loop is compiled, then ``numba.prange`` (:func:`_kernel`).
-prange = range
 
 
 def available() -> bool:
@@ -91,64 +88,60 @@ def output_lists(small: int, large: int, kernel: int, stride: int, dilation: int
     return start, tap, inp
 
 
-def _loop(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, parts, zero):  # pragma: no cover - compiled
+def _loop(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, r0, r1, zero):  # pragma: no cover - compiled
     """``out[n, G·C/G + c, o₁, o₂, o₃] = Σ_{pairs} Σ_ci w[G, t₁, t₂, t₃, ci, c] · x[n, i₁, i₂, i₃, G·C_in/G + ci]``.
 
     ``x`` ``(N, I₁, I₂, I₃, C_in)``, ``w`` ``(G, k₁, k₂, k₃, C_in/G, C/G)``, ``out`` ``(N, C, O₁, O₂, O₃)``,
-    all C-contiguous; rows ``(n, o₁)`` in ``parts`` blocks, one per thread of numba's pool. One output
+    all C-contiguous; the rows ``r = n·O₁ + o₁`` in ``[r0, r1)``. One output
     row of a group is summed channels-last in ``acc`` (each pair and input channel adds a row of the
     weight into it: the innermost loop runs over output channels, which the compiler vectorises),
     then written once.
     """
     n_img, channels, o1_size, o2_size, o3_size = out.shape
     groups, cig, cog = w.shape[0], w.shape[4], w.shape[5]
-    rows = n_img * o1_size
-    for part in prange(parts):
-        acc = np.empty((o3_size, cog), dtype=out.dtype)  # one output row of one group, channels last
-        for r in range(part * rows // parts, (part + 1) * rows // parts):
-            n, o1 = r // o1_size, r % o1_size
-            for o2 in range(o2_size):
-                for gi in range(groups):
-                    acc[:] = zero
+    acc = np.empty((o3_size, cog), dtype=out.dtype)  # one output row of one group, channels last
+    for r in range(r0, r1):
+        n, o1 = r // o1_size, r % o1_size
+        for o2 in range(o2_size):
+            for gi in range(groups):
+                acc[:] = zero
+                for o3 in range(o3_size):
+                    for a in range(s1[o1], s1[o1 + 1]):
+                        for b in range(s2[o2], s2[o2 + 1]):
+                            for e in range(s3[o3], s3[o3 + 1]):
+                                wt = w[gi, t1[a], t2[b], t3[e]]  # (C_in/G, C/G)
+                                xt = x[n, i1[a], i2[b], i3[e]]  # (C_in,)
+                                for ci in range(cig):
+                                    v = xt[gi * cig + ci]
+                                    for co in range(cog):
+                                        acc[o3, co] += v * wt[ci, co]
+                for co in range(cog):
                     for o3 in range(o3_size):
-                        for a in range(s1[o1], s1[o1 + 1]):
-                            for b in range(s2[o2], s2[o2 + 1]):
-                                for e in range(s3[o3], s3[o3 + 1]):
-                                    wt = w[gi, t1[a], t2[b], t3[e]]  # (C_in/G, C/G)
-                                    xt = x[n, i1[a], i2[b], i3[e]]  # (C_in,)
-                                    for ci in range(cig):
-                                        v = xt[gi * cig + ci]
-                                        for co in range(cog):
-                                            acc[o3, co] += v * wt[ci, co]
-                    for co in range(cog):
-                        for o3 in range(o3_size):
-                            out[n, gi * cog + co, o1, o2, o3] = acc[o3, co]
+                        out[n, gi * cog + co, o1, o2, o3] = acc[o3, co]
 
 
-def _loop_thin(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, parts, zero):  # pragma: no cover - compiled
+def _loop_thin(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, r0, r1, zero):  # pragma: no cover - compiled
     """:func:`_loop` for few output channels per group (a thin product): the innermost sum runs over
     the input channels — one dot product per output element and pair — rather than over the output
     channels, which would leave the vector units a loop of 1–7 iterations. ``w`` is
     ``(G, k₁, k₂, k₃, C/G, C_in/G)``."""
     n_img, channels, o1_size, o2_size, o3_size = out.shape
     cog, cig = w.shape[4], w.shape[5]
-    rows = n_img * o1_size
-    for part in prange(parts):
-        for r in range(part * rows // parts, (part + 1) * rows // parts):
-            n, o1 = r // o1_size, r % o1_size
-            for o2 in range(o2_size):
-                for o3 in range(o3_size):
-                    for c in range(channels):
-                        gi, co = c // cog, c % cog
-                        acc = zero
-                        for a in range(s1[o1], s1[o1 + 1]):
-                            for b in range(s2[o2], s2[o2 + 1]):
-                                for e in range(s3[o3], s3[o3 + 1]):
-                                    xv = x[n, i1[a], i2[b], i3[e], gi * cig : (gi + 1) * cig]
-                                    wv = w[gi, t1[a], t2[b], t3[e], co]
-                                    for ci in range(cig):
-                                        acc += wv[ci] * xv[ci]
-                        out[n, c, o1, o2, o3] = acc
+    for r in range(r0, r1):
+        n, o1 = r // o1_size, r % o1_size
+        for o2 in range(o2_size):
+            for o3 in range(o3_size):
+                for c in range(channels):
+                    gi, co = c // cog, c % cog
+                    acc = zero
+                    for a in range(s1[o1], s1[o1 + 1]):
+                        for b in range(s2[o2], s2[o2 + 1]):
+                            for e in range(s3[o3], s3[o3 + 1]):
+                                xv = x[n, i1[a], i2[b], i3[e], gi * cig : (gi + 1) * cig]
+                                wv = w[gi, t1[a], t2[b], t3[e], co]
+                                for ci in range(cig):
+                                    acc += wv[ci] * xv[ci]
+                    out[n, c, o1, o2, o3] = acc
 
 
 #: Below this many output channels per group the thin loop (:func:`_loop_thin`) runs: measured on
@@ -156,17 +149,13 @@ def _loop_thin(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, parts, zero):  # p
 THIN = 8
 
 
-@functools.lru_cache(maxsize=4)
-def _kernel(parallel: bool, thin: bool = False):
-    """:func:`_loop` (or :func:`_loop_thin`) compiled by numba (imported here, on first use), cached
-    on disk; ``parallel`` runs ``prange`` on numba's pool, else it is a plain loop on the calling
-    thread (no pool touched)."""
+@functools.lru_cache(maxsize=2)
+def _kernel(thin: bool = False):
+    """:func:`_loop` (or :func:`_loop_thin`) compiled by numba (imported here, on first use), without
+    the GIL while it runs, cached on disk."""
     import numba
 
-    global prange  # the loops' ``prange`` becomes numba's parallel range, read when compiling
-    prange = numba.prange
-    loop = _loop_thin if thin else _loop
-    return numba.njit(parallel=parallel, cache=True, fastmath={"reassoc", "contract"}, nogil=True)(loop)
+    return numba.njit(cache=True, fastmath={"reassoc", "contract"}, nogil=True)(_loop_thin if thin else _loop)
 
 
 def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
@@ -192,6 +181,9 @@ def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
     ]
     large = (1,) * pad + g.large
     rows = n * large[0]
-    parts = max(1, min(get_num_threads(), rows)) if g.macs >= THREAD_MACS else 1
     y = out.reshape(n, g.large_channels, *large)
-    _kernel(parts > 1, thin)(xl, wl, y, *lists[0], *lists[1], *lists[2], parts, out.dtype.type(0))
+    kernel, args, zero = _kernel(thin), (*lists[0], *lists[1], *lists[2]), out.dtype.type(0)
+    if g.macs < THREAD_MACS:
+        kernel(xl, wl, y, *args, 0, rows, zero)
+    else:  # disjoint blocks of rows on tconv's threads (the loop runs without the GIL)
+        parallel(lambda r0, r1: kernel(xl, wl, y, *args, r0, r1, zero), rows, THREAD_MIN)
