@@ -130,7 +130,10 @@ class Plan:
         ]
         if self.arrangement:
             verdict = " < ".join(f"{a} {1e3 * t:.3g} ms" for a, t in self.predicted)
-            lines.append(f"arrangement:   {self.arrangement} (NumPy fast path; cost model, 1 thread: {verdict})")
+            if self.arrangement == "compiled":  # integers with numba: gemm_numpy.plan's rule, not the model
+                lines.append("arrangement:   compiled (numba's loop: integer matrix products have no BLAS)")
+            else:
+                lines.append(f"arrangement:   {self.arrangement} (NumPy fast path; cost model, 1 thread: {verdict})")
         limit = self.limit
         verdict = "fits" if self.output_bytes + self.workspace_bytes <= limit.bytes else "REFUSED"
         if self.padding_mode != "zeros":
@@ -193,7 +196,7 @@ def _plan(g: Geometry, method: str, dtype_name: str, itemsize: int, numpy: bool,
     computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
     g_call, g = g, computed
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
-    arrangement = gemm_numpy.plan(g) if name == "gemm" and numpy else None
+    arrangement = gemm_numpy.plan(g, dtype_name) if name == "gemm" and numpy else None
     predicted = tuple(sorted(cost.predict(g).items(), key=lambda kv: kv[1])) if arrangement else ()
     return Plan(
         geometry=g_call,

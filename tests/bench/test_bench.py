@@ -206,3 +206,53 @@ def test_threads_script_times_shared_and_split_and_restores_the_threshold():
     assert [layer.name for layer, _, _ in rows] == [layer.name for layer in QUICK_LAYERS[:2]]
     assert all(shared > 0 and split > 0 for _, shared, split in rows)
     assert gemm_tiles.SPLIT_MIN == threshold
+
+
+def test_random_layers_are_reproducible_valid_and_bounded():
+    drawn = layers.random_layers(40, seed=3)
+    assert [l.name for l in drawn] == [l.name for l in layers.random_layers(40, seed=3)]
+    assert [l.name for l in drawn] != [l.name for l in layers.random_layers(40, seed=4)]
+    assert len({l.name for l in drawn}) == 40 and {l.note for l in drawn} == {"random"}
+    assert {len(l.input_shape) - 2 for l in drawn} == {1, 2, 3}
+    for layer in drawn:
+        g = transpose_geometry(layer.input_shape, layer.weight_shape, **harness._kwargs(layer))
+        assert 0 < 2 * g.macs <= layers.MAX_RANDOM_FLOP, layer.name
+
+
+def test_random_grid_prints_its_seed(monkeypatch, capsys):
+    asked = []
+    monkeypatch.setattr(layers, "random_layers", lambda n, seed: asked.append((n, seed)) or layers.QUICK_LAYERS[:n])
+    argv = ["bench", "--grid", "--random", "2", "--seed", "11", "--repeat", "1", "--no-peers", "--no-progress"]
+    assert tconv_main(argv) == 0
+    out = capsys.readouterr().out
+    assert asked == [(2, 11)] and "--random 2 --seed 11" in out and "quick-k2s2" in out
+    assert tconv_main(["bench", "--random", "2"]) == 2  # --random draws the grid's layers: needs --grid
+
+
+def test_arrangements_are_timed_beside_tconv_and_numba_is_reported():
+    run = harness.run(
+        layers.QUICK_LAYERS[:3],
+        repeat=1,
+        peers=False,
+        peak_size=64,
+        progress=False,
+        block_s=0,
+        arrangements=("compiled", "channels_first", "reshape"),
+    )
+    numba = importlib.util.find_spec("numba") is not None
+    for row in run.layers:
+        compiled = row.results["tconv:compiled"]
+        assert compiled.ok == numba and (not numba or compiled.rel_error < 1e-5)
+        assert row.results["tconv:channels_first"].ok
+        assert row.results["tconv:reshape"].ok == (row.name == "quick-k2s2")
+    text = report.table(run)
+    assert "quick-k4s2 arrangements: compiled" in text or not numba
+    assert ("numba " + str(run.machine.numba)) in text if numba else "numba is not installed" in text
+
+
+def test_integer_runs_take_the_compiled_loop_where_numba_is():
+    run = harness.run(layers.QUICK_LAYERS[:2], repeat=1, peers=False, peak_size=64, progress=False, dtype="int64")
+    numba = importlib.util.find_spec("numba") is not None
+    assert run.dtype == "int64" and all(r.results["tconv"].ok for r in run.layers)
+    assert {r.arrangement for r in run.layers} == ({"compiled"} if numba else {r.arrangement for r in run.layers})
+    assert "int64" in report.table(run)

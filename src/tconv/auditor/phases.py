@@ -36,6 +36,7 @@ import numpy as np
 
 from tconv import geometry
 from tconv.errors import TConvError
+from tconv.taps import axis_taps
 
 __all__ = [
     "taps_per_phase",
@@ -72,7 +73,11 @@ def phase_of_taps(kernel: Sequence[int], stride: Sequence[int], dilation: Sequen
     ([0, 1, 0], [[0, 1], [2, 3]])
     """
     dilation = (1,) * len(kernel) if dilation is None else dilation
-    per_axis = [np.arange(k) * d % s for k, s, d in zip(kernel, stride, dilation)]
+    # the tap map of one input position, uncropped: every tap lands, on phase (t·d) mod s
+    per_axis = [
+        np.array([tap.phase for tap in axis_taps(1, geometry.effective_kernel(k, d), k, s, d, 0).taps], dtype=np.int64)
+        for k, s, d in zip(kernel, stride, dilation)
+    ]
     index = np.zeros(tuple(kernel), dtype=np.int64)
     for a, phases in enumerate(per_axis):
         shape = [1] * len(kernel)

@@ -35,18 +35,18 @@ import sys
 import time
 import tracemalloc
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from tconv import api
 from tconv.arguments import transpose_geometry
+from tconv.bench.machine import blas_info, installed_version, reset_hwm, rss_hwm, version
 from tconv.bench.peers import onnxruntime_call, optional, torch_call
 from tconv.bench.report import Machine, Report, Row, Timing, make_row, summarise
 from tconv.errors import TConvError
 from tconv.examples import LEARNER, Layer
 from tconv.geometry import Geometry
-from tconv.methods import gemm_numpy
+from tconv.methods import cost, gemm_compiled, gemm_numpy
 
 __all__ = ["run", "LIBRARIES"]
 
@@ -74,7 +74,9 @@ def _kwargs(layer: Layer) -> dict:
     return dict(stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding, **layer.kwargs)
 
 
-def _prepare(layers, method: str, peers: bool, threads: int, rng) -> list[Case]:
+def _prepare(
+    layers, method: str, peers: bool, threads: int, rng, arrangements: tuple[str, ...] = (), dtype: str = "float32"
+) -> list[Case]:
     torch = optional("torch") if peers else None
     ort = optional("onnxruntime") if peers else None
     onnx = optional("onnx") if ort is not None else None
@@ -82,12 +84,25 @@ def _prepare(layers, method: str, peers: bool, threads: int, rng) -> list[Case]:
         torch.set_num_threads(threads)
     cases = []
     for layer in layers:
-        x = rng.standard_normal(layer.input_shape, dtype=np.float32)
-        w = rng.standard_normal(layer.weight_shape, dtype=np.float32) / math.sqrt(layer.weight_shape[0])
+        if np.dtype(dtype).kind in "iu":  # small integers: exact, and far from overflowing
+            x = rng.integers(-9, 10, size=layer.input_shape).astype(dtype)
+            w = rng.integers(-9, 10, size=layer.weight_shape).astype(dtype)
+        else:
+            x = rng.standard_normal(layer.input_shape, dtype=np.float32).astype(dtype)
+            w = (rng.standard_normal(layer.weight_shape, dtype=np.float32) / math.sqrt(layer.weight_shape[0])).astype(
+                dtype
+            )
         kw = _kwargs(layer)
         g = transpose_geometry(x.shape, w.shape, **kw)
         case = Case(layer, g, x, w)
         case.calls["tconv"] = lambda x=x, w=w, kw=kw: api.conv_transpose(x, w, method=method, **kw)
+        for how in arrangements:  # the fast path's arrangements, each forced, timed beside the rest
+            if how not in _arrangements(g):
+                case.missing[f"tconv:{how}"] = "n/a"
+            else:
+                case.calls[f"tconv:{how}"] = lambda x=x, w=w, g=g, how=how: gemm_numpy.conv_transpose(
+                    x, w, g, arrangement=how
+                )
         for name, module in (("torch", torch), ("onnxruntime", ort)):
             if not peers:
                 case.missing[name] = "not run"
@@ -106,25 +121,9 @@ def _prepare(layers, method: str, peers: bool, threads: int, rng) -> list[Case]:
     return cases
 
 
-def _rss_hwm() -> int | None:
-    """Peak resident bytes of this process since the last reset (Linux), else None."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+def _arrangements(g: Geometry) -> tuple[str, ...]:
+    """The arrangements that apply to ``g``: the cost model's, and ``compiled`` where numba is installed."""
+    return (*cost.possible(g), *(("compiled",) if gemm_compiled.available() else ()))
 
 
 def _as_numpy(y) -> np.ndarray:
@@ -133,10 +132,10 @@ def _as_numpy(y) -> np.ndarray:
 
 def _warm(case: Case) -> None:
     """One untimed call each: memory, time of a call, and agreement with tconv."""
-    out_bytes = math.prod(case.geometry.output_shape) * 4
+    out_bytes = math.prod(case.geometry.output_shape) * case.x.itemsize
     reference = scale = None
     for name, call in case.calls.items():
-        if name == "tconv":
+        if name.startswith("tconv"):
             call()  # first call: imports and caches, not part of a call's memory
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]
@@ -146,9 +145,9 @@ def _warm(case: Case) -> None:
             extra: int | None = tracemalloc.get_traced_memory()[1] - base - out_bytes
             tracemalloc.stop()
         else:  # the first call: onnxruntime's arena grows then, and keeps what it took
-            before = _rss_hwm() if _reset_hwm() else None
+            before = rss_hwm() if reset_hwm() else None
             y = call()
-            after = _rss_hwm()
+            after = rss_hwm()
             extra = None if before is None or after is None else after - before - out_bytes
             t0 = time.perf_counter()
             call()
@@ -208,17 +207,6 @@ def blas_threads(threads: int):
         gemm_numpy.set_num_threads(previous)
 
 
-def _blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    for pool in threadpool_info():
-        if pool.get("user_api") == "blas":
-            return f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')}, {pool.get('num_threads')} threads)"
-    return "none found"
-
-
 def run(
     layers,
     *,
@@ -233,6 +221,8 @@ def run(
     pause_s: float = 0.05,
     quick: bool = False,
     cpu_time: bool = False,
+    arrangements: tuple[str, ...] = (),
+    dtype: str = "float32",
 ) -> Report:
     """Time ``layers`` (:class:`~tconv.examples.Layer`) against the peers; return the :class:`Report`.
 
@@ -262,6 +252,11 @@ def run(
     cpu_time
         Time by the process's CPU time rather than the wall clock — only with ``threads=1``, where
         it is the time the call computed, and hardly moves when other processes load the machine.
+    arrangements
+        NumPy fast-path arrangements (``"compiled"`` included) to time too, each forced, as
+        contestants ``tconv:NAME`` interleaved with the others.
+    dtype
+        The arrays' dtype (float32 by default; an integer dtype draws integers in ``[−9, 9]``).
 
     Raises
     ------
@@ -274,7 +269,7 @@ def run(
     pause = pause_s if threads > 1 and not quick else 0.0
     rng = np.random.default_rng(seed)
     with blas_threads(threads) as limited:
-        cases = _prepare(layers, method, peers, threads, rng)
+        cases = _prepare(layers, method, peers, threads, rng, tuple(arrangements), dtype)
         a = np.random.default_rng(1).standard_normal((peak_size, peak_size), dtype=np.float32)
         b = a.T.copy()
         total = len(cases) * (1 + repeat) + repeat
@@ -298,18 +293,19 @@ def run(
         _progress(total, total, "done", progress)
         peak = 2 * peak_size**3 / min(peak_samples) / 1e9
         learner_us = _learner_us(method, 200 if quick else 2000, repeat)
-        blas = _blas_info()
+        blas = blas_info()
     rows = [_row(case, method, peak) for case in cases]
     machine = Machine(
         cpus=os.cpu_count() or 1,
         processor=platform.processor() or platform.machine(),
         python=platform.python_version(),
         numpy=np.__version__,
-        torch=_version("torch") if peers else None,
-        onnxruntime=_version("onnxruntime") if peers else None,
+        torch=version("torch") if peers else None,
+        onnxruntime=version("onnxruntime") if peers else None,
         blas=blas,
         blas_threads_limited=limited,
         openblas_env={k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        numba=installed_version("numba"),
     )
     return Report(
         machine=machine,
@@ -321,6 +317,7 @@ def run(
         peak_gflops=peak,
         peak_size=peak_size,
         learner_us=learner_us,
+        dtype=np.dtype(dtype).name,
         layers=rows,
         summary=summarise(rows),
     )
@@ -329,7 +326,7 @@ def run(
 def _row(case: Case, method: str, peak: float) -> Row:
     g, flops = case.geometry, 2 * case.geometry.macs
     results = {}
-    for name in LIBRARIES:
+    for name in (*LIBRARIES, *(n for n in (*case.calls, *case.missing) if n.startswith("tconv:"))):
         if name in case.missing or name not in case.calls:
             results[name] = Timing(status=case.missing.get(name, "not run"))
             continue
@@ -354,7 +351,7 @@ def _row(case: Case, method: str, peak: float) -> Row:
         gflop=flops / 1e9,
         intensity=flops / (4 * elements),
         method=api.choose_method(g) if method == "auto" else method,
-        arrangement=gemm_numpy.plan(g),
+        arrangement=gemm_numpy.plan(g, case.x.dtype),
         results=results,
     )
 
@@ -371,8 +368,3 @@ def _learner_us(method: str, calls: int, repeat: int) -> float:
             api.conv_transpose(x, w, method=method)
         best = min(best, (time.perf_counter() - t0) / calls)
     return best * 1e6
-
-
-def _version(name: str) -> Any:
-    module = optional(name)
-    return getattr(module, "__version__", None) if module is not None else None

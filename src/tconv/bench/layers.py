@@ -10,10 +10,12 @@ less so that the whole grid runs in minutes on two cores.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tconv.errors import TConvError
 from tconv.examples import Layer
 
-__all__ = ["QUICK_LAYERS", "GRID", "CLASSES", "parse_layer"]
+__all__ = ["QUICK_LAYERS", "GRID", "CLASSES", "parse_layer", "random_layers", "MAX_RANDOM_FLOP"]
 
 #: Tiny shapes for ``--quick`` (CI): every arrangement of the fast path, well under a second.
 QUICK_LAYERS = [
@@ -117,3 +119,43 @@ def parse_layer(text: str) -> Layer:
         ) from None
     name = f"{'x'.join(map(str, shape))}-{cout}-k{k}s{s}p{p}" + (f"op{op}" if op else "")
     return Layer(name, shape, cout, k, s, p, op)
+
+
+#: The kernels decoders use, ``(k, s, p, op)``, by number of spatial axes (as in :data:`GRID`).
+_KERNELS = {
+    1: ((4, 2, 1, 0), (16, 8, 4, 0), (3, 2, 1, 1), (2, 2, 0, 0), (25, 4, "same", 0)),
+    2: ((4, 2, 1, 0), (3, 2, 1, 1), (2, 2, 0, 0), (4, 1, 0, 0), (5, 2, "same", 0)),
+    3: ((2, 2, 0, 0), (3, 2, 1, 1), (4, 2, 1, 0)),
+}
+#: Spatial sizes per axis, by number of spatial axes.
+_SIZES = {1: (16, 32, 64, 200, 256, 1024, 2048, 4096), 2: (1, 4, 8, 16, 32, 64, 128), 3: (4, 8, 16, 32)}
+#: Random layers are redrawn above this many flops (2 per multiply-add), as the grid's layers are kept.
+MAX_RANDOM_FLOP = 4e9
+
+
+def random_layers(count: int, seed: int) -> list[Layer]:
+    """``count`` layers drawn from realistic ranges (class ``random``), reproducible from ``seed``.
+
+    Spatial axes 2 (60 %), 1 or 3 (20 % each); a decoder's kernel for that many axes; input channels
+    8–1024 in powers of two; output channels half, equal, a quarter or 3 (an RGB head: a thin
+    product); batch 1–16 in powers of two; sizes from :data:`_SIZES`. A draw over
+    :data:`MAX_RANDOM_FLOP` is drawn again.
+
+    >>> [l.name for l in random_layers(2, seed=0)] == [l.name for l in random_layers(2, seed=0)]
+    True
+    """
+    rng = np.random.default_rng(seed)
+    out: list[Layer] = []
+    while len(out) < count:
+        nd = int(rng.choice([1, 2, 3], p=[0.2, 0.6, 0.2]))
+        k, s, p, op = _KERNELS[nd][rng.integers(len(_KERNELS[nd]))]
+        c_in = int(2 ** rng.integers(3, 11))
+        c_out = max(1, int(rng.choice([c_in // 2, c_in, c_in // 4, 3])))
+        n = int(2 ** rng.integers(0, 5))
+        size = int(rng.choice(_SIZES[nd]))
+        shape = (n, c_in, *(size,) * nd)
+        if 2 * n * c_in * c_out * size**nd * k**nd > MAX_RANDOM_FLOP:
+            continue
+        name = f"r{len(out)}-{'x'.join(map(str, shape))}-{c_out}-k{k}s{s}p{p}" + (f"op{op}" if op else "")
+        out.append(Layer(name, shape, c_out, k, s, p, op, note="random"))
+    return out

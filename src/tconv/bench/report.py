@@ -114,6 +114,7 @@ class Machine:
     blas: str
     blas_threads_limited: bool
     openblas_env: dict[str, str] = field(default_factory=dict)
+    numba: str | None = None  # its version when installed: the compiled arrangement is available
 
 
 @dataclass
@@ -183,6 +184,7 @@ class Report:
     learner_us: float
     layers: list[Row]
     summary: Summary
+    dtype: str = "float32"
 
     def to_dict(self) -> dict:
         """The report as plain JSON-ready data."""
@@ -247,6 +249,16 @@ def table(report: Report) -> str:
         f"{report.threads} threads each, best of {report.repeat} interleaved blocks"
         + (", CPU time." if report.clock == "cpu" else ", wall time.")
     )
+    lines.append(
+        f"Arrays {report.dtype}. "
+        + (
+            f"numba {m.numba}: the compiled arrangement is available; tconv's plan uses it for integer calls"
+            + (" (this run's)." if report.dtype.startswith(("int", "uint")) else f", not for {report.dtype}.")
+            if m.numba
+            else "numba is not installed: no compiled arrangement (the fast extra installs it)."
+        )
+    )
+    lines += _arrangement_lines(report)
     if not m.blas_threads_limited:
         lines.append(
             "Note: threadpoolctl is not installed; NumPy's BLAS used as many threads as the environment let it."
@@ -254,6 +266,25 @@ def table(report: Report) -> str:
     if m.openblas_env:
         lines.append(f"Note: {m.openblas_env} was set; it can slow NumPy's matrix products.")
     return "\n".join(lines)
+
+
+def _arrangement_lines(report: Report) -> list[str]:
+    """Per layer, the forced arrangements' times and their ratio to tconv's own call and to the best peer."""
+    lines = []
+    for row in report.layers:
+        extra = {n[6:]: t for n, t in row.results.items() if n.startswith("tconv:")}
+        if not extra:
+            continue
+        peer = row.results[row.best_peer].ms if row.best_peer else None
+        parts = []
+        for how, t in extra.items():
+            if not t.ok:
+                parts.append(f"{how} {t.status}")
+                continue
+            vs = f"{t.ms / row.results['tconv'].ms:.2f}× tconv" if row.results["tconv"].ok else ""  # type: ignore[operator]
+            parts.append(f"{how} {t.ms:.3f} ms ({vs}" + (f", {t.ms / peer:.2f}× best peer)" if peer else ")"))
+        lines.append(f"* {row.name} arrangements: " + "; ".join(parts))
+    return lines
 
 
 def plain_ticks(axis) -> None:
@@ -301,9 +332,7 @@ def figure(report: Report):
     ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("tconv time / best peer time")
     s = report.summary
-    title = (
-        f"conv_transpose, float32, {report.threads} thread{'s' if report.threads > 1 else ''} each, {report.clock} time"
-    )
+    title = f"conv_transpose, {report.dtype}, {report.threads} thread{'s' if report.threads > 1 else ''} each, {report.clock} time"
     if s.geomean:
         title += f": geometric mean {s.geomean:.2f}, worst {s.worst:.2f}"
     ax.set_title(title, fontsize=10)

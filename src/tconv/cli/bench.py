@@ -4,6 +4,8 @@
     tconv bench --scaling --plot out/scaling.png     # time against batch, channels, size, threads
     tconv bench --torch-layer                        # the torch layer's forward + backward vs torch.nn
     tconv bench --quick                              # a smoke run: prints no ratios
+    tconv bench --grid --random 20 --seed 7          # 20 layers drawn from realistic ranges
+    tconv bench --grid --only s-16x8 --arrangement compiled --arrangement phases   # arrangements side by side
 
 Plots go where ``--plot`` says (``out/`` is ignored by git): the benchmark never writes into the
 repository's tracked images.
@@ -21,6 +23,7 @@ from tconv.bench import harness, layers, report
 from tconv.errors import TConvError, needs_torch
 from tconv.examples import LAYERS
 from tconv.methods import METHODS
+from tconv.methods.cost import ARRANGEMENTS
 
 __all__ = ["add_parser", "run"]
 
@@ -47,6 +50,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="a shape to time instead of the built-in table (repeatable); p may be 'same'",
     )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="only the layer NAME (repeatable)")
+    p.add_argument(
+        "--random",
+        type=int,
+        metavar="N",
+        help="with --grid: N layers drawn from realistic ranges instead of the table (the seed is printed)",
+    )
+    p.add_argument("--seed", type=int, help="the seed of --random (default: a fresh one, printed)")
+    p.add_argument(
+        "--arrangement",
+        action="append",
+        default=[],
+        choices=(*ARRANGEMENTS, "compiled"),
+        help="also time this arrangement of the NumPy fast path, forced (repeatable; 'compiled' needs numba)",
+    )
+    p.add_argument(
+        "--dtype", default="float32", choices=("float32", "float64", "int64"), help="the arrays' dtype (float32)"
+    )
     p.add_argument("--method", default="auto", choices=("auto", *METHODS), help="tconv method (default auto)")
     p.add_argument("--repeat", type=int, default=5, help="timed rounds; the best block is kept (default 5)")
     p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
@@ -78,6 +98,13 @@ def _layers(args: argparse.Namespace):
         chosen = [layers.parse_layer(t) for t in args.layer]
     elif args.quick:
         chosen = layers.QUICK_LAYERS
+    elif args.grid and args.random is not None:
+        if args.random < 1:
+            raise TConvError(f"--random must be at least 1; got {args.random}")
+        seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+        print(f"random layers: --random {args.random} --seed {seed}", file=sys.stderr if args.json else sys.stdout)
+        table = layers.random_layers(args.random, seed)
+        chosen = [l for l in table if not args.only or l.name in args.only]
     else:
         table = layers.GRID if args.grid else LAYERS
         chosen = [l for l in table if not args.only or l.name in args.only]
@@ -99,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         raise TConvError(f"--threads must be at least 1; got {args.threads}")
     if args.cpu_time and args.threads != 1:
         raise TConvError(f"--cpu-time measures one thread: give --threads 1 (got {args.threads})")
+    if args.random is not None and not args.grid:
+        raise TConvError("--random draws layers for --grid: give --grid too")
     if args.repeat < 1:
         raise TConvError(f"--repeat must be at least 1; got {args.repeat}")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
@@ -126,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             block_s=0.0 if args.quick else 0.05,
             quick=args.quick,
             cpu_time=args.cpu_time,
+            arrangements=tuple(args.arrangement),
+            dtype=args.dtype,
         )
         print(json.dumps(result.to_dict(), indent=2) if args.json else report.table(result))
         if args.plot:

@@ -64,7 +64,7 @@ import math
 
 import numpy as np
 
-from tconv.methods import cost, gemm_phases, gemm_separable
+from tconv.methods import cost, gemm_compiled, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
 from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
@@ -74,8 +74,9 @@ from tconv.methods.gemm_tiles import run_split as _run_split
 from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
 from tconv.resources import set_num_threads
+from tconv.taps import tap_map
 
-__all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
+__all__ = ["conv_transpose", "plan", "numpy_plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
@@ -87,20 +88,11 @@ WORKSPACE_BYTES = 8 * 2**20
 def tap_slices(g):
     """For each kernel tap ``(j, src, dst)``: the input and output slices col2im adds, crop applied.
 
-    Per axis, tap ``t`` sends input ``i`` to ``o = i·s + off`` with ``off = t·d − b``. Keeping
-    ``0 ≤ o < O``: ``i ≥ ⌈−off/s⌉`` and ``i < ⌈(O − off)/s⌉``, clipped to ``[0, I)``. The first kept
-    output is ``o₀ = i_lo·s + off``, then every ``s``-th. Taps with an empty range on any axis vanish.
+    From the tap map (:mod:`tconv.taps`): per axis, tap ``t`` sends its inputs ``[lo, hi)`` to every
+    ``s``-th output from ``(lo + q₀)·s + r``; taps wholly in the crop are not in the map. ``j`` is the
+    row-major flat tap index, the weight's own order.
     """
-    per_axis = []
-    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        axis = []
-        for t in range(k):
-            off = t * d - b
-            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # ⌈−off/s⌉, ⌈(O−off)/s⌉
-            if lo < hi:
-                o0 = lo * s + off
-                axis.append((t, slice(lo, hi), slice(o0, o0 + (hi - lo - 1) * s + 1, s)))
-        per_axis.append(axis)
+    per_axis = [[(tap.t, slice(tap.lo, tap.hi), ax.output_slice(tap)) for tap in ax.taps] for ax in tap_map(g)]
     out = []
     for combo in itertools.product(*per_axis):
         j = 0
@@ -117,12 +109,30 @@ def _index_last(g):
     return tuple(((slice(None), *src, j), (slice(None), *dst)) for j, src, dst in tap_slices(g))
 
 
-@functools.lru_cache(maxsize=256)
-def plan(g) -> str:
-    """Which arrangement :func:`conv_transpose` uses for geometry ``g``: the cost model's cheapest.
+def plan(g, dtype=None) -> str:
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g`` and ``dtype``.
 
-    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"`` or ``"phases"``
-    (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the predicted times.
+    ``"compiled"`` (:mod:`tconv.methods.gemm_compiled`, numba's loop) for integer dtypes when numba
+    is installed: NumPy multiplies integer matrices without BLAS, and the compiled loop measured
+    1.2–14× faster on the grid's small and 3-D layers (docs/performance.md); on floats it measured
+    slower than BLAS almost everywhere, so floats keep the cost model's cheapest (:func:`numpy_plan`).
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> plan(transpose_geometry((1, 1, 4), (1, 1, 2), stride=2), "float64")
+    'reshape'
+    """
+    if dtype is not None and np.dtype(dtype).name in ("int64",) and gemm_compiled.available():
+        return "compiled"
+    return numpy_plan(g)
+
+
+@functools.lru_cache(maxsize=256)
+def numpy_plan(g) -> str:
+    """The cost model's cheapest NumPy arrangement for geometry ``g``.
+
+    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"``, ``"separable"``
+    or ``"phases"`` (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the
+    predicted times.
     """
     predicted = cost.predict(g)
     return min(predicted, key=predicted.__getitem__)
@@ -138,9 +148,17 @@ def conv_transpose(
     >>> conv_transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
     array([[[  1.,  10., 102.,  20., 200.]]])
 
-    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies).
+    ``arrangement`` forces one (:func:`plan`'s choice by default; ``reshape`` only where it applies,
+    ``compiled`` only with numba and a dtype of :data:`gemm_compiled.DTYPES`).
     """
-    how = plan(g) if arrangement is None else arrangement
+    how = plan(g, x.dtype) if arrangement is None else arrangement
+    if how == "compiled":
+        if x.dtype == weight.dtype and x.dtype.name in gemm_compiled.DTYPES:
+            y = np.empty((x.shape[0], g.large_channels, *g.large), dtype=x.dtype)
+            if x.shape[0]:
+                gemm_compiled.compiled(x, weight, y, g)
+            return y
+        how = numpy_plan(g)  # a dtype the loop is not compiled for
     if how == "phases" and weight.dtype.kind in "fc" and not np.isfinite(weight).all():
         how = "channels_first"  # phases multiplies the input's zero border by the weight: 0·inf = nan
     n, groups = x.shape[0], g.groups
@@ -247,36 +265,25 @@ def _reshape_rows(x, w, view, g, item, budget, index):
 def _phases(g):
     """The taps grouped by output phase, for col2im with contiguous additions.
 
-    Tap ``t`` sends input ``i`` to ``o = i·s + off`` (``off = t·d − b``). Writing ``off = q₀·s + r``
-    with ``0 ≤ r < s``: ``o = (i + q₀)·s + r``, so the tap feeds phase ``r`` — the outputs
-    ``o ≡ r (mod s)``, ``q = (o − r)/s`` in ``[0, Q_r)``, ``Q_r = ⌈(O − r)/s⌉`` — at ``q = i + q₀``:
-    a *contiguous* slice of the phase. Returns, per phase (all axes), the output slices
-    ``r::s``, the phase's shape ``Q`` and its taps ``(j, input slices, phase slices)``.
+    In the tap map (:mod:`tconv.taps`) tap ``t`` feeds output phase ``r`` — the outputs
+    ``o ≡ r (mod s)``, ``q = (o − r)/s`` in ``[0, Q_r)`` — at ``q = i + q₀``: a *contiguous* slice
+    of the phase. Returns, per phase (all axes), the output slices ``r::s``, the phase's shape ``Q``
+    and its taps ``(j, input slices, phase slices)``.
     """
-    per_axis = []
-    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        axis = []
-        for t in range(k):
-            off = t * d - b
-            lo, hi = max(0, -(off // s)), min(i_size, -((off - o_size) // s))  # as in tap_slices
-            if lo < hi:
-                r, q0 = off % s, off // s
-                axis.append((t, r, slice(lo, hi), slice(lo + q0, hi + q0)))
-        per_axis.append(axis)
-    phases: dict[tuple[int, ...], list] = {}
-    for combo in itertools.product(*per_axis):
-        j = 0
-        for (t, *_), k in zip(combo, g.kernel):
-            j = j * k + t
-        phases.setdefault(tuple(c[1] for c in combo), []).append(
-            (j, tuple(c[2] for c in combo), tuple(c[3] for c in combo))
-        )
     out = []
-    for r, taps in phases.items():
-        shape = tuple(-(-(o - ra) // s) for o, ra, s in zip(g.large, r, g.stride))
+    for combo in itertools.product(*(ax.phases for ax in tap_map(g))):
+        taps = []
+        for tq in itertools.product(*(p.taps for p in combo)):
+            j = 0
+            for tap, k in zip(tq, g.kernel):
+                j = j * k + tap.t
+            taps.append(
+                (j, tuple(slice(t.lo, t.hi) for t in tq), tuple(slice(t.lo + t.shift, t.hi + t.shift) for t in tq))
+            )
         # a tap covering the whole phase first: col2im then starts from a copy of it, not from zeros
         taps.sort(key=lambda tap: -math.prod(d.stop - d.start for d in tap[2]))
-        out.append((tuple(slice(ra, None, s) for ra, s in zip(r, g.stride)), shape, tuple(taps)))
+        where = tuple(slice(p.phase, None, s) for p, s in zip(combo, g.stride))
+        out.append((where, tuple(p.size for p in combo), tuple(taps)))
     return tuple(out)
 
 

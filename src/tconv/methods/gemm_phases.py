@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tconv.methods.gemm_tiles import blocks as row_blocks
+from tconv.taps import tap_map
+
 __all__ = ["PhasePlan", "phase_plan", "phases"]
 
 
@@ -64,62 +67,40 @@ class PhasePlan:
 def phase_plan(g) -> PhasePlan:
     """The phases of geometry ``g`` (cached: layers call with the same geometry again and again).
 
-    Per axis and tap ``t``: ``off = t·d − b = q₀·s + r``; the tap is kept if some input lands in the
-    output, i.e. ``max(0, q₀) < min(Q_r, I + q₀)``.
+    The phases and taps are the tap map's (:mod:`tconv.taps`): per axis, tap ``t`` with
+    ``off = t·d − b = q₀·s + r`` feeds phase ``r`` at ``q = i + q₀``; a phase no tap feeds stays zero.
 
     >>> from tconv.arguments import transpose_geometry
     >>> p = phase_plan(transpose_geometry((1, 1, 4), (1, 1, 4), stride=2, padding=1))
     >>> [(ph.taps, ph.starts) for ph in p.phases], p.pad
     ([((1, 3), ((1,), (0,))), ((0, 2), ((2,), (1,)))], ((1, 1),))
     """
-    per_axis = []  # per axis: {r: [(t, q0)]}, Q per r
+    axes = tap_map(g)
     pads = []
-    zero_fill = False
-    for i_size, o_size, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin):
-        # only the phases some tap feeds (at most k of the min(s, O) phases: a stride of 10⁶ must not
-        # cost 10⁶ entries); the others stay zero
-        by_phase: dict[int, list[tuple[int, int]]] = {}
-        sizes: dict[int, int] = {}
-        for t in range(k):
-            off = t * d - b
-            r, q0 = off % s, off // s
-            size = -(-(o_size - r) // s)
-            if r < o_size and max(0, q0) < min(size, i_size + q0):
-                by_phase.setdefault(r, []).append((t, q0))
-                sizes[r] = size
-        zero_fill = zero_fill or len(by_phase) < min(s, o_size)
-        shifts = [q0 for taps in by_phase.values() for _, q0 in taps]
+    for ax in axes:
+        shifts = [tap.shift for tap in ax.taps]
+        # the first element read is q − q₀ = −q₀ (q = 0), the last Q_r − 1 − q₀: both inside the padded input
         before = max(0, *shifts) if shifts else 0
-        # the last element read is q − q₀ = Q_r − 1 − q₀, which must lie inside the padded input
-        after = max([0] + [sizes[r] - 1 - q0 - (i_size - 1) for r, taps in by_phase.items() for _, q0 in taps])
+        after = max([0] + [p.size - 1 - tap.shift - (ax.small - 1) for p in ax.phases for tap in p.taps])
         pads.append((before, after))
-        per_axis.append((by_phase, sizes, s))
     phases = []
-    for combo in itertools.product(*(sorted(a[0]) for a in per_axis)):
-        lists = [a[0][r] for a, r in zip(per_axis, combo)]
+    for combo in itertools.product(*(ax.phases for ax in axes)):
         taps, starts = [], []
-        for tq in itertools.product(*lists):
+        for tq in itertools.product(*(p.taps for p in combo)):
             j = 0
-            for (t, _), k in zip(tq, g.kernel):
-                j = j * k + t
+            for tap, k in zip(tq, g.kernel):
+                j = j * k + tap.t
             taps.append(j)
-            starts.append(tuple(pad[0] - q0 for (_, q0), pad in zip(tq, pads)))
+            starts.append(tuple(pad[0] - tap.shift for tap, pad in zip(tq, pads)))
         phases.append(
             Phase(
-                where=tuple(slice(r, None, a[2]) for r, a in zip(combo, per_axis)),
-                size=tuple(a[1][r] for r, a in zip(combo, per_axis)),
+                where=tuple(slice(p.phase, None, ax.stride) for p, ax in zip(combo, axes)),
+                size=tuple(p.size for p in combo),
                 taps=tuple(taps),
                 starts=tuple(starts),
             )
         )
-    return PhasePlan(tuple(phases), tuple(pads), zero_fill)
-
-
-def _row_blocks(rows: int, per_row: int, budget: int):
-    size = max(1, min(rows, budget // max(per_row, 1)))
-    count = -(-rows // size)
-    size = -(-rows // count)
-    return [(a, min(a + size, rows)) for a in range(0, rows, size)]
+    return PhasePlan(tuple(phases), tuple(pads), not all(ax.covered for ax in axes))
 
 
 def phases(x, w, out, g, item: int, budget: int) -> None:
@@ -152,10 +133,10 @@ def phases(x, w, out, g, item: int, budget: int) -> None:
         row = pq // q[0]  # elements per row of the phase's first axis
         per_image = (k_dim + cog) * pq * item
         if per_image <= budget:
-            blocks = [(a, b, 0, q[0]) for a, b in _row_blocks(n, per_image, budget)]
+            blocks = [(a, b, 0, q[0]) for a, b in row_blocks(n, per_image, budget)]
         else:
             blocks = [
-                (i, i + 1, a, b) for i in range(n) for a, b in _row_blocks(q[0], (k_dim + cog) * row * item, budget)
+                (i, i + 1, a, b) for i in range(n) for a, b in row_blocks(q[0], (k_dim + cog) * row * item, budget)
             ]
         for n0, n1, r0, r1 in blocks:
             m, rows = n1 - n0, r1 - r0

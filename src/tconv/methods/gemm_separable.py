@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from tconv.methods.cost import TINY_MATRIX
+from tconv.taps import axis_taps
 
 __all__ = ["axis_matrix", "col2im_matrix", "separable"]
 
@@ -31,13 +32,20 @@ __all__ = ["axis_matrix", "col2im_matrix", "separable"]
 @functools.lru_cache(maxsize=256)
 def axis_matrix(i_size: int, o_size: int, k: int, s: int, d: int, b: int, dtype: str) -> np.ndarray:
     """The 0/1 matrix ``M`` ``(k·I × O)`` of one axis: ``M[(t, i), o] = 1`` where ``o = i·s + t·d − b``
-    lies in ``[0, O)`` (the crop)."""
+    lies in ``[0, O)`` (the crop) — for each tap of the tap map (:mod:`tconv.taps`), its inputs
+    ``[lo, hi)`` against every ``s``-th output from its first.
+
+    >>> axis_matrix(2, 3, 2, 2, 1, 0, "<i8")   # rows (t, i): o = 2·i + t, cropped to [0, 3)
+    array([[1, 0, 0],
+           [0, 0, 1],
+           [0, 1, 0],
+           [0, 0, 0]])
+    """
     m = np.zeros((k, i_size, o_size), dtype=np.dtype(dtype))
-    for t in range(k):
-        i = np.arange(i_size)
-        o = i * s + t * d - b
-        keep = (0 <= o) & (o < o_size)
-        m[t, i[keep], o[keep]] = 1
+    ax = axis_taps(i_size, o_size, k, s, d, b)
+    for tap in ax.taps:
+        i = np.arange(tap.lo, tap.hi)
+        m[tap.t, i, (i + tap.shift) * s + tap.phase] = 1
     m.flags.writeable = False
     return m.reshape(k * i_size, o_size)
 

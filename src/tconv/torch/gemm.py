@@ -15,7 +15,8 @@ call to call (so never page-faulted again, and read back from cache):
     weight_correlation   w[:, tile] += x_block · columns(y_block[tile])ᵀ
 
 col2im adds each tap's slice straight into the cropped output (the slices of
-:func:`tconv.methods.gemm_numpy.tap_slices`): no canvas and no crop copy. The results equal the
+:func:`tconv.methods.gemm_numpy.tap_slices`, read from the tap map of :mod:`tconv.taps` like every
+method's): no canvas and no crop copy. The results equal the
 readable versions' (tested on random geometries against torch.nn and the core).
 """
 

@@ -1,0 +1,57 @@
+"""Where a benchmark runs: the versions of the libraries, NumPy's BLAS, and the process's peak memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tconv.bench.peers import optional
+
+__all__ = ["rss_hwm", "reset_hwm", "blas_info", "installed_version", "version"]
+
+
+def rss_hwm() -> int | None:
+    """Peak resident bytes of this process since the last reset (Linux), else None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_hwm() -> bool:
+    """Reset the peak resident memory (Linux ``clear_refs``); False where that cannot be done."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            return f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')}, {pool.get('num_threads')} threads)"
+    return "none found"
+
+
+def installed_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, without importing it; None when absent."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def version(name: str) -> Any:
+    module = optional(name)
+    return getattr(module, "__version__", None) if module is not None else None

@@ -1,0 +1,104 @@
+"""The compiled arrangement (:mod:`tconv.methods.gemm_compiled`, numba) equals the readable methods.
+
+On random geometries (groups, dilation, output_padding, every padding spelling, 1-3-D, N = 1-3) in
+every dtype tconv computes in — float32, float64, int64 (exact) and float16 (computed in float32 by
+the API) — against the readable GEMM + col2im and scatter. Without numba (hidden from the import
+system) the fast path keeps its NumPy arrangements and every result stays the same.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tconv
+from tconv.arguments import transpose_geometry
+from tconv.methods import gemm_compiled, gemm_numpy
+from tconv.methods.gemm import readable
+from tconv.methods.scatter import scatter
+from tests.geometries import random_cases
+
+NDIMS = pytest.mark.parametrize("ndim", [1, 2, 3], ids=["1d", "2d", "3d"])
+DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64], ids=["float32", "float64", "int64"])
+TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
+needs_numba = pytest.mark.skipif(not gemm_compiled.available(), reason="numba is not installed (the fast extra)")
+
+
+def _equal(y, expected, dtype):
+    assert y.shape == expected.shape and y.dtype == expected.dtype
+    if np.issubdtype(dtype, np.integer):
+        np.testing.assert_array_equal(y, expected)
+    else:
+        tol = TOLERANCE[dtype]
+        np.testing.assert_allclose(y, expected, rtol=tol, atol=tol * max(1.0, float(np.abs(expected).max(initial=0))))
+
+
+@needs_numba
+@NDIMS
+@DTYPES
+@pytest.mark.parametrize("loop", ["wide", "thin"])
+def test_compiled_equals_readable_gemm_and_scatter(ndim, dtype, loop, rng, monkeypatch):
+    monkeypatch.setattr(gemm_compiled, "THIN", 1 if loop == "wide" else 1 << 30)  # every call by one loop
+    for case in random_cases(4000 + ndim, 30, ndim, batches=(1, 2, 3)):
+        g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
+        x, w, _ = case.arrays(rng, dtype)
+        y = gemm_numpy.conv_transpose(x, w, g, arrangement="compiled")
+        _equal(y, readable(x, w, g), dtype)
+        _equal(y, scatter(x, w, g), dtype)
+
+
+@needs_numba
+def test_compiled_with_threads_non_contiguous_input_and_no_images(rng):
+    x = rng.integers(-9, 10, size=(9, 6, 12, 3)).transpose(3, 1, 2, 0)  # (3, 6, 12, 9), not contiguous
+    w = rng.integers(-9, 10, size=(6, 2, 3, 4))
+    g = transpose_geometry(x.shape, w.shape, stride=(2, 3), padding=1, groups=2)
+    old, previous = gemm_compiled.THREAD_MACS, tconv.get_num_threads()
+    try:
+        gemm_compiled.THREAD_MACS = 1  # every call cut into parts, one per thread
+        for threads in (1, 2, 3):
+            tconv.set_num_threads(threads)
+            _equal(gemm_numpy.conv_transpose(x, w, g, arrangement="compiled"), scatter(x, w, g), np.int64)
+    finally:
+        gemm_compiled.THREAD_MACS = old
+        tconv.set_num_threads(previous)
+    empty = gemm_numpy.conv_transpose(x[:0], w, transpose_geometry((0, *x.shape[1:]), w.shape, stride=2, groups=2))
+    assert empty.shape[0] == 0
+
+
+@needs_numba
+def test_integers_take_the_compiled_loop_and_floats_keep_numpy():
+    g = transpose_geometry((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1)
+    assert gemm_numpy.plan(g, "int64") == "compiled"
+    assert gemm_numpy.plan(g, "float32") == gemm_numpy.numpy_plan(g) != "compiled"
+    assert "compiled" in str(tconv.plan((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1, dtype=np.int64))
+
+
+@needs_numba
+def test_float16_through_the_api_computes_in_float32(monkeypatch, rng):
+    monkeypatch.setattr(gemm_numpy, "plan", lambda g, dtype=None: "compiled")
+    x = rng.uniform(-1, 1, size=(2, 4, 5, 5)).astype(np.float16)
+    w = rng.uniform(-1, 1, size=(4, 3, 3, 3)).astype(np.float16)
+    y = tconv.conv_transpose(x, w, stride=2, padding=1, method="gemm")
+    assert y.dtype == np.float16
+    expected = tconv.conv_transpose(x, w, stride=2, padding=1, method="scatter")
+    np.testing.assert_allclose(y.astype(np.float32), expected.astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
+def test_without_numba_everything_works_as_before(monkeypatch, rng):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    assert not gemm_compiled.available()
+    for case in random_cases(4100, 20, batches=(1, 2)):
+        g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
+        x, w, b = case.arrays(rng, np.int64)
+        assert gemm_numpy.plan(g, x.dtype) == gemm_numpy.numpy_plan(g)
+        y = tconv.conv_transpose(x, w, b, **case.kwargs(), method="gemm")
+        np.testing.assert_array_equal(y, tconv.conv_transpose(x, w, b, **case.kwargs(), method="scatter"))
+
+
+def test_import_tconv_does_not_import_numba():
+    code = "import sys, numpy as np, tconv; tconv.conv_transpose(np.ones((1, 1, 2)), np.ones((1, 1, 2))); print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # a float call never needs the loop
