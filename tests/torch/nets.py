@@ -18,6 +18,9 @@ from torch.nn.utils import parametrizations, spectral_norm, weight_norm  # noqa:
 
 import tconv.torch as tt  # noqa: E402
 
+# Radford et al.'s DCGAN generator, narrowed (1×1 noise → 32×32 image): the one `tconv audit` exports.
+from tconv.auditor.examples import dcgan_generator  # noqa: E402, F401
+
 
 class TinyUNet(nn.Module):
     """Two down-sampling steps (stride-2 convolutions), two up-sampling steps (transposed
@@ -42,24 +45,6 @@ class TinyUNet(nn.Module):
         h = torch.relu(self.mix2(torch.cat([self.up2(h), s1], dim=1)))
         h = torch.relu(self.mix1(torch.cat([self.up1(h), s0], dim=1)))
         return self.out(h)
-
-
-def dcgan_generator(z=8, width=4, channels=3):
-    """Radford et al.'s DCGAN generator, narrowed: 1×1 noise → 32×32 image, k4 s2 p1 up-sampling."""
-    w = width
-    return nn.Sequential(
-        nn.ConvTranspose2d(z, 8 * w, 4, 1, 0, bias=False),
-        nn.BatchNorm2d(8 * w),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(8 * w, 4 * w, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(4 * w),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(2 * w),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(2 * w, channels, 4, 2, 1, bias=False),
-        nn.Tanh(),
-    )
 
 
 class HiFiGANUp(nn.Module):
