@@ -23,7 +23,7 @@ def _grid():
         NS(name=f"layer{i}", cls=("small", "large", "1-D")[i % 3], ratio=r, noise=0.05)
         for i, r in enumerate((0.6, 0.85, 1.0, 1.3, 2.1, 0.95, 3.4))
     ]
-    return NS(layers=rows, threads=2, clock="wall", summary=NS(geomean=1.2, worst=3.4))
+    return NS(layers=rows, threads=2, clock="wall", dtype="float32", summary=NS(geomean=1.2, worst=3.4))
 
 
 class _Scaling(NS):
