@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import webbrowser
 
 from tconv.cli.common import UsageError
@@ -49,10 +51,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"tconv serve: {url}  (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         webbrowser.open(url)
+    # Ctrl-C (SIGINT) stops it, and so does SIGTERM (a service manager's, or `kill`'s): a process
+    # started in the background by a non-interactive shell inherits SIGINT ignored, and only
+    # SIGTERM reaches it then.
+    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    if previous is not None:
+        signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("tconv serve: stopped")
     finally:
         server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
