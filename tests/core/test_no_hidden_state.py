@@ -175,6 +175,14 @@ def test_the_default_respects_cpu_affinity():
     assert run.stdout.strip() == "1"
 
 
+def _cgroup_tree(root: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
+    """A fake ``/sys/fs/cgroup`` under ``root``: each file (path relative to it) with its text."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text + "\n")
+    return root
+
+
 @pytest.mark.parametrize(
     "files, quota",
     [
@@ -187,10 +195,7 @@ def test_the_default_respects_cpu_affinity():
     ids=["v2 quota", "v2 no quota", "v1 quota", "v1 no quota", "no cgroup"],
 )
 def test_cgroup_cpu_quota(files, quota, tmp_path):
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text + "\n")
-    assert resources._cpu_quota(tmp_path) == quota
+    assert resources._cpu_quota(_cgroup_tree(tmp_path, files)) == quota
 
 
 # ---- memory: the guard reads what is available, and says which limit it used --------------------------
@@ -208,10 +213,7 @@ def test_cgroup_cpu_quota(files, quota, tmp_path):
     ids=["v2 limit", "v2 no limit", "v1 limit", "v1 no limit", "no cgroup"],
 )
 def test_cgroup_memory_left(files, left, tmp_path):
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text + "\n")
-    assert resources._cgroup_memory_left(tmp_path) == left
+    assert resources._cgroup_memory_left(_cgroup_tree(tmp_path, files)) == left
 
 
 def test_the_limit_is_the_smaller_available_figure_and_names_it(monkeypatch):
