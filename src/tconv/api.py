@@ -135,7 +135,10 @@ def conv_transpose(
         ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``: the adjoint of :func:`conv`
         with that mode (:mod:`tconv.padding_modes`).
     method
-        One of :data:`METHODS` or ``"auto"`` (see :func:`tconv.plan`); all give the same result.
+        One of :data:`METHODS`, ``"auto"`` (a rule picks, see :func:`tconv.plan`) or ``"measure"``
+        (on NumPy arrays, the fast path's arrangements are timed once for this geometry, dtype and
+        thread setting, and the fastest is remembered for the process: ``tconv.plan(...,
+        measure=True)`` shows the times); all give the same result.
 
     Returns
     -------
@@ -156,7 +159,7 @@ def conv_transpose(
             [0, 4, 2],
             [0, 0, 2]]])
     """
-    methods.check_method(method, METHODS)
+    methods.check_method(method, METHODS, ("auto", "measure"))
     if backends.is_dask(x):  # chunk by chunk, lazily: overlap-add of the blocks' outputs
         from tconv.backends import dask
 
@@ -192,7 +195,7 @@ def conv_transpose(
     if xb.shape[0] == 0:
         y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=device_of(x))
     else:
-        y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed)
+        y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed, plan.arrangement)
     if folded:
         y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)

@@ -1,8 +1,8 @@
 """What a call will do, before it does it: :func:`plan` returns a printable :class:`Plan`.
 
 Like opt_einsum's ``PathInfo``, the plan is the seam between checking and computing: the
-geometry, the method ``auto`` picks and why, the NumPy fast path's arrangement, the work in
-multiply-adds, the memory the call needs and the memory guard's verdict. :func:`tconv.conv_transpose`
+geometry, the method ``auto`` picks and why, the NumPy fast path's arrangement and why (its rule,
+or with ``measure=True`` the arrangements' measured times), the work in multiply-adds, the memory the call needs and the memory guard's verdict. :func:`tconv.conv_transpose`
 makes one for every call and refuses, before allocating, a call whose plan does not fit.
 
 >>> p = plan((8, 16, 32, 32), (16, 8, 4, 4), stride=2, padding=1)
@@ -13,7 +13,7 @@ conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64), weight (16, 8, 4, 4), groups 
   axis 0: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
   axis 1: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
 method:        gemm (auto: gemm: the one method with a fast path)
-arrangement:   ... (NumPy fast path; cost model, 1 thread: ...)
+arrangement:   channels_first (NumPy fast path, rule: one product per tile, then col2im phase by phase)
 multiply-adds: 16,777,216 (16.8 M)
 output:        1,048,576 bytes (float32)
 workspace:     ... bytes at most
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from tconv import methods, padding_modes
 from tconv.arguments import transpose_geometry
 from tconv.arrays import check_memory
 from tconv.geometry import Geometry
-from tconv.methods import cost, gemm_numpy
+from tconv.methods import choice, gemm_numpy
 from tconv.resources import MemoryLimit, memory_limit
 
 __all__ = ["Plan", "plan", "plan_geometry"]
@@ -57,11 +57,12 @@ class Plan:
     reason
         Why: ``"given"``, or the rule ``auto`` applied.
     arrangement
-        For ``gemm`` on NumPy arrays, the fast path's layout (``reshape``, ``channels_first``,
-        ``channels_last``, ``phases``); ``None`` otherwise.
-    predicted
-        For ``gemm`` on NumPy arrays, the cost model's verdict: predicted seconds of each arrangement
-        that applies (:func:`tconv.methods.cost.predict`; one thread), cheapest first; else empty.
+        For ``gemm`` on NumPy arrays, the fast path's layout (one of
+        :data:`tconv.methods.choice.ARRANGEMENTS`); ``None`` otherwise.
+    choice
+        Why that arrangement (:class:`tconv.methods.choice.Choice`): the rule that applied, or with
+        ``measure=True`` the measured seconds of every arrangement that applies, fastest first;
+        ``None`` where there is no arrangement.
     dtype
         The compute dtype's name.
     itemsize
@@ -76,7 +77,7 @@ class Plan:
     method: str
     reason: str
     arrangement: str | None
-    predicted: tuple[tuple[str, float], ...]
+    choice: choice.Choice | None
     dtype: str
     itemsize: int
     output_bytes: int
@@ -128,12 +129,12 @@ class Plan:
             str(self.geometry),
             f"method:        {self.method} ({why})",
         ]
-        if self.arrangement:
-            verdict = " < ".join(f"{a} {1e3 * t:.3g} ms" for a, t in self.predicted)
-            if self.arrangement == "compiled":  # integers with numba: gemm_numpy.plan's rule, not the model
-                lines.append("arrangement:   compiled (numba's loop: integer matrix products have no BLAS)")
+        if self.choice is not None:
+            if self.choice.measured:
+                times = " < ".join(f"{a} {_ms(t)}" for a, t in self.choice.times)
+                lines.append(f"arrangement:   {self.arrangement} (NumPy fast path, measured: {times})")
             else:
-                lines.append(f"arrangement:   {self.arrangement} (NumPy fast path; cost model, 1 thread: {verdict})")
+                lines.append(f"arrangement:   {self.arrangement} (NumPy fast path, rule: {self.choice.reason})")
         limit = self.limit
         verdict = "fits" if self.output_bytes + self.workspace_bytes <= limit.bytes else "REFUSED"
         if self.padding_mode != "zeros":
@@ -149,6 +150,10 @@ class Plan:
         return "\n".join(lines)
 
 
+def _ms(seconds: float) -> str:
+    return f"{1e3 * seconds:.3g} ms" if seconds >= 1e-3 else f"{1e6 * seconds:.3g} µs"
+
+
 def _si(n: int) -> str:
     for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if n >= scale:
@@ -157,7 +162,13 @@ def _si(n: int) -> str:
 
 
 def plan_geometry(
-    g: Geometry, method: str = "auto", dtype: Any = "float32", *, numpy: bool = True, padding_mode: str = "zeros"
+    g: Geometry,
+    method: str = "auto",
+    dtype: Any = "float32",
+    *,
+    numpy: bool = True,
+    padding_mode: str = "zeros",
+    measure: bool = False,
 ) -> Plan:
     """The :class:`Plan` of an already checked geometry (what :func:`tconv.conv_transpose` calls).
 
@@ -173,8 +184,20 @@ def plan_geometry(
         Whether the arrays are NumPy arrays (the ``gemm`` fast path then has an arrangement).
     padding_mode
         As in :func:`tconv.conv_transpose` (checked against the geometry here).
+    measure
+        Time the fast path's arrangements (:func:`tconv.methods.choice.measure`) rather than take the
+        rule's; ``method="measure"`` is ``method="auto"`` with ``measure=True``.
     """
     dtype_name, itemsize = _dtype_info(dtype)
+    if method == "measure":
+        method, measure = "auto", True
+    if measure:  # not in the plan cache: the measured choice depends on the threads, and has its own cache
+        measured = _plan(g, method, dtype_name, itemsize, numpy, padding_mode)
+        if measured.arrangement is None:
+            return measured
+        measured.check()  # before the trial calls allocate
+        timed = choice.measure(measured.computed, dtype_name, gemm_numpy.conv_transpose)
+        return replace(measured, arrangement=timed.arrangement, choice=timed)
     try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
         return _cached_plan(g, method, dtype_name, itemsize, numpy, padding_mode)
     except TypeError:  # an unhashable padding_mode: _plan refuses it
@@ -191,21 +214,28 @@ def _dtype_info(dtype: Any) -> tuple[str, int]:
         return str(dtype), int(getattr(dtype, "itemsize", 4))
 
 
+def _is_numpy_dtype(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
 def _plan(g: Geometry, method: str, dtype_name: str, itemsize: int, numpy: bool, padding_mode: str) -> Plan:
-    methods.check_method(method)
+    methods.check_method(method, extra=("auto", "measure"))
     computed = g if padding_mode == "zeros" else padding_modes.uncropped(g, padding_mode)
     g_call, g = g, computed
     name, reason = methods.choose(g) if method == "auto" else (method, "given")
-    arrangement = gemm_numpy.plan(g, dtype_name) if name == "gemm" and numpy else None
-    predicted = tuple(sorted(cost.predict(g).items(), key=lambda kv: kv[1])) if arrangement else ()
+    rule = choice.rule(g, dtype_name if _is_numpy_dtype(dtype_name) else None) if name == "gemm" and numpy else None
     return Plan(
         geometry=g_call,
         computed=g,
         padding_mode=padding_mode,
         method=name,
         reason=reason,
-        arrangement=arrangement,
-        predicted=predicted,
+        arrangement=None if rule is None else rule.arrangement,
+        choice=rule,
         dtype=dtype_name,
         itemsize=itemsize,
         output_bytes=math.prod(g.output_shape) * itemsize,  # the computed output, which holds the call's
@@ -230,6 +260,7 @@ def plan(
     method: str = "auto",
     dtype: Any = "float32",
     bias_shape: tuple[int, ...] | None = None,
+    measure: bool = False,
 ) -> Plan:
     """Plan ``conv_transpose`` for these shapes and arguments, computing nothing.
 
@@ -243,11 +274,16 @@ def plan(
     stride, padding, output_padding, groups, dilation, output_size, padding_mode
         As in :func:`tconv.conv_transpose`.
     method
-        One of :data:`tconv.METHODS` or ``"auto"``.
+        One of :data:`tconv.METHODS`, ``"auto"`` or ``"measure"`` (``"auto"`` with ``measure=True``).
     dtype
         The compute dtype, e.g. ``"float32"``.
     bias_shape
         The bias's shape, ``(C_out,)``, if the call has one (it is checked like the call checks it).
+    measure
+        For ``gemm`` on NumPy arrays: time every arrangement of the fast path on arrays of these
+        shapes and take the fastest, rather than the rule's (:mod:`tconv.methods.choice`). Timed once
+        per geometry, dtype and thread setting, then remembered for the process; the plan prints the
+        times. Refused, like the call, if it would not fit in memory.
 
     Returns
     -------
@@ -271,4 +307,4 @@ def plan(
         output_size=output_size,
         bias_shape=bias_shape,
     )
-    return plan_geometry(g, method, dtype, padding_mode=padding_mode)
+    return plan_geometry(g, method, dtype, padding_mode=padding_mode, measure=measure)

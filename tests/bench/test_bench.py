@@ -17,6 +17,7 @@ from tconv.bench import harness, layers, report
 from tconv.bench.report import Timing, make_row, summarise
 from tconv.cli.main import main as tconv_main
 from tconv.errors import TConvError
+from tconv.methods import choice
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +257,26 @@ def test_integer_runs_take_the_compiled_loop_where_numba_is():
     assert run.dtype == "int64" and all(r.results["tconv"].ok for r in run.layers)
     assert {r.arrangement for r in run.layers} == ({"compiled"} if numba else {r.arrangement for r in run.layers})
     assert "int64" in report.table(run)
+
+
+def test_tune_times_every_arrangement_against_the_rule(capsys, tmp_path):
+    saved = tmp_path / "tune.json"
+    args = ["bench", "--tune", "--quick", "--threads", "1", "--cpu-time", "--layer", "2,4,5,5:6:3:2:1:1"]
+    assert tconv_main([*args, "--save", str(saved)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["layer", "rule", "fastest", "rule/fastest"]
+    name, rule, fastest, loss = lines[1].split()[:4]
+    assert name == "2x4x5x5-6-k3s2p1op1" and float(loss) >= 1.0
+    g = transpose_geometry((2, 4, 5, 5), (4, 6, 3, 3), stride=2, padding=1, output_padding=1)
+    assert rule == choice.rule(g, "float32").arrangement and fastest in choice.candidates(g, "float32")
+    assert lines[-1].startswith("the rule's pick is the fastest (within 3 %) on ") and " of 1 layers" in lines[-1]
+    (record,) = json.loads(saved.read_text())
+    assert record["rule"] == rule and set(record["seconds"]) == set(choice.candidates(g, "float32"))
+
+
+def test_bench_with_method_measure_reports_the_measured_arrangement(capsys):
+    assert tconv_main(["bench", "--quick", "--no-peers", "--method", "measure", "--layer", "1,4,6,6:4:4:2:1"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1x4x6x6"))
+    assert row.rstrip(" |").split("|")[-1].strip() in choice.candidates(
+        transpose_geometry((1, 4, 6, 6), (4, 4, 4, 4), stride=2, padding=1), "float32"
+    )

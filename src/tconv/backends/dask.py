@@ -126,7 +126,7 @@ def _block_full(x, weight, geometry_args, method, compute):
         return np.zeros(g.output_shape, dtype=compute)
     plan = plan_geometry(g, method, compute, numpy=True)
     plan.check()
-    return methods.run(plan.method, xb, wb, g)
+    return methods.run(plan.method, xb, wb, g, plan.arrangement)
 
 
 def _assemble(shape, dtype, spec, *blocks):
@@ -183,7 +183,7 @@ def _small(name: str, a):
 
 
 def _prepare(x, weight, bias, small_chunks, method):
-    methods.check_method(method)
+    methods.check_method(method, extra=("auto", "measure"))
     if small_chunks not in ("rechunk", "raise"):
         raise TConvError(f"small_chunks={small_chunks!r} must be 'rechunk' or 'raise'")
     weight, bias = _small("weight", weight), _small("bias", bias)

@@ -46,7 +46,8 @@ from tconv.bench.report import Machine, Report, Row, Timing, make_row, summarise
 from tconv.errors import TConvError
 from tconv.examples import LEARNER, Layer
 from tconv.geometry import Geometry
-from tconv.methods import cost, gemm_compiled, gemm_numpy
+from tconv.methods import choice, gemm_numpy
+from tconv.plan import plan_geometry
 
 __all__ = ["run", "LIBRARIES"]
 
@@ -97,7 +98,7 @@ def _prepare(
         case = Case(layer, g, x, w)
         case.calls["tconv"] = lambda x=x, w=w, kw=kw: api.conv_transpose(x, w, method=method, **kw)
         for how in arrangements:  # the fast path's arrangements, each forced, timed beside the rest
-            if how not in _arrangements(g):
+            if how not in _arrangements(g, np.dtype(dtype).name):
                 case.missing[f"tconv:{how}"] = "n/a"
             else:
                 case.calls[f"tconv:{how}"] = lambda x=x, w=w, g=g, how=how: gemm_numpy.conv_transpose(
@@ -121,9 +122,9 @@ def _prepare(
     return cases
 
 
-def _arrangements(g: Geometry) -> tuple[str, ...]:
-    """The arrangements that apply to ``g``: the cost model's, and ``compiled`` where numba is installed."""
-    return (*cost.possible(g), *(("compiled",) if gemm_compiled.available() else ()))
+def _arrangements(g: Geometry, dtype: str) -> tuple[str, ...]:
+    """The arrangements that apply to ``g`` and ``dtype`` (``compiled`` where numba is installed)."""
+    return choice.candidates(g, dtype)
 
 
 def _as_numpy(y) -> np.ndarray:
@@ -350,8 +351,8 @@ def _row(case: Case, method: str, peak: float) -> Row:
         output_padding=case.layer.output_padding,
         gflop=flops / 1e9,
         intensity=flops / (4 * elements),
-        method=api.choose_method(g) if method == "auto" else method,
-        arrangement=gemm_numpy.plan(g, case.x.dtype),
+        method=api.choose_method(g) if method in ("auto", "measure") else method,
+        arrangement=plan_geometry(g, method, case.x.dtype, measure=method == "measure").arrangement or "",
         results=results,
     )
 

@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from tconv.arguments import transpose_geometry
-from tconv.bench.calibrate import best_block
 from tconv.bench.layers import GRID
 from tconv.methods import gemm_numpy, gemm_tiles
+from tconv.methods.choice import best_time
 
 __all__ = ["measure", "main"]
 
@@ -43,7 +43,7 @@ def measure(layers=GRID, threads: int = 2, rounds: int = 3, pause_s: float = 0.1
                 for how, blas in (("shared", threads), ("split", 1)):
                     with threadpool_limits(blas, user_api="blas"):  # split: the caller's BLAS at one thread
                         time.sleep(pause_s)
-                        seconds = best_block(
+                        seconds = best_time(
                             lambda x=x, w=w, g=g: gemm_numpy.conv_transpose(x, w, g), 3, 0.05, time.perf_counter
                         )
                     best[how] = min(best[how], seconds)

@@ -6,6 +6,7 @@
     tconv bench --quick                              # a smoke run: prints no ratios
     tconv bench --grid --random 20 --seed 7          # 20 layers drawn from realistic ranges
     tconv bench --grid --only s-16x8 --arrangement compiled --arrangement phases   # arrangements side by side
+    tconv bench --tune --grid --threads 1 --cpu-time   # every arrangement timed, against the rule's pick
 
 Plots go where ``--plot`` says (``out/`` is ignored by git): the benchmark never writes into the
 repository's tracked images.
@@ -23,7 +24,7 @@ from tconv.bench import harness, layers, report
 from tconv.errors import TConvError, needs_torch
 from tconv.examples import LAYERS
 from tconv.methods import METHODS
-from tconv.methods.cost import ARRANGEMENTS
+from tconv.methods.choice import ARRANGEMENTS
 
 __all__ = ["add_parser", "run"]
 
@@ -61,13 +62,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--arrangement",
         action="append",
         default=[],
-        choices=(*ARRANGEMENTS, "compiled"),
+        choices=ARRANGEMENTS,
         help="also time this arrangement of the NumPy fast path, forced (repeatable; 'compiled' needs numba)",
     )
     p.add_argument(
         "--dtype", default="float32", choices=("float32", "float64", "int64"), help="the arrays' dtype (float32)"
     )
-    p.add_argument("--method", default="auto", choices=("auto", *METHODS), help="tconv method (default auto)")
+    p.add_argument(
+        "--method", default="auto", choices=("auto", "measure", *METHODS), help="tconv method (default auto)"
+    )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="time every arrangement of the NumPy fast path on the layers instead, and compare the rule's pick "
+        "(tconv.methods.choice); no peers",
+    )
     p.add_argument("--repeat", type=int, default=5, help="timed rounds; the best block is kept (default 5)")
     p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
     p.add_argument(
@@ -136,6 +145,15 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     if args.torch_layer:
         return _torch_layer(args, repeat)
+    if args.tune:
+        from tconv.bench import tune
+
+        tuned = tune.run(_layers(args), threads=args.threads, repeat=repeat, cpu_time=args.cpu_time, dtype=args.dtype)
+        print(tune.table(tuned))
+        if args.save:
+            with open(_output(args.save), "w") as f:
+                json.dump([{"layer": t.name, "rule": t.rule, "seconds": dict(t.times)} for t in tuned], f, indent=1)
+        return 0
     if args.scaling:
         from tconv.bench import scaling
 

@@ -66,7 +66,7 @@ def check_method(method: str, allowed: tuple[str, ...] = METHODS, extra: tuple[s
         raise TConvError(f"method={method!r} is not one of {(*extra, *allowed)}")
 
 
-def run(method: str, x: Any, weight: Any, geometry: Geometry) -> Any:
+def run(method: str, x: Any, weight: Any, geometry: Geometry, arrangement: str | None = None) -> Any:
     """Compute the transposed convolution of the batched ``x`` by ``method`` (one of :data:`METHODS`).
 
     Parameters
@@ -77,12 +77,17 @@ def run(method: str, x: Any, weight: Any, geometry: Geometry) -> Any:
         Arrays of one library, in the compute dtype; ``x`` has its batch axis.
     geometry
         The checked geometry of the call, transposed, with ``batch`` set.
+    arrangement
+        For ``gemm`` on NumPy arrays, the fast path's arrangement (:mod:`tconv.methods.choice`);
+        ``None``: its rule's.
 
     Returns
     -------
     array
         ``(N, C_out, *o)``, a fresh array the caller may modify.
     """
+    if method == "gemm":
+        return gemm(x, weight, geometry, arrangement)
     return _IMPLEMENTATIONS[method](x, weight, geometry)
 
 
@@ -110,7 +115,7 @@ def choose(g: Geometry) -> tuple[str, str]:
     """The method ``method="auto"`` runs for this geometry, and why.
 
     ``gemm`` everywhere: it is the only method with a fast path (:mod:`tconv.methods.gemm_numpy`,
-    whose arrangement :mod:`tconv.methods.cost` picks from a model fitted to measurements, and
+    whose arrangement :mod:`tconv.methods.choice` picks by a short rule, or by timing them, and
     :func:`tconv.plan` shows); the others are the readable definitions, slower on every measured
     layer, and inexact where an ``inf`` in the weight meets a padding zero (``docs/performance.md``).
     Pure Python on the geometry: ``torch.compile`` traces through it.

@@ -27,8 +27,8 @@ from tconv.methods import gemm_numpy
 __all__ = ["gemm", "readable"]
 
 
-def gemm(x, weight, geometry):
-    """Transposed convolution as GEMM + col2im.
+def gemm(x, weight, geometry, arrangement: str | None = None):
+    """Transposed convolution as GEMM + col2im (``arrangement``: the NumPy fast path's, if given).
 
     >>> import numpy as np
     >>> from tconv.arguments import transpose_geometry
@@ -37,7 +37,7 @@ def gemm(x, weight, geometry):
     array([[[  1,  10, 102,  20, 200]]])
     """
     if type(x) is np.ndarray and type(weight) is np.ndarray and x.dtype == weight.dtype:
-        return gemm_numpy.conv_transpose(x, weight, geometry)
+        return gemm_numpy.conv_transpose(x, weight, geometry, arrangement=arrangement)
     return readable(x, weight, geometry)
 
 

@@ -7,11 +7,12 @@
     y[n, co, i·s + t·d − b] += cols[t, co, n, i]                 col2im: Πk slice additions
 
 What makes it fast, and why (each measured on a 2-core machine against the readable version and
-torch; see docs/performance.md). Five arrangements compute it — ``reshape`` (item 5),
-``channels_first`` (items 1–3), ``channels_last`` (item 4), ``separable`` (item 9) and ``phases``
+torch; see docs/performance.md). Six arrangements compute it — ``reshape`` (item 5),
+``channels_first`` (items 1–3), ``channels_last`` (item 4), ``separable`` (item 9), ``phases``
 (one product per output phase from an im2col of the input, no col2im:
-:mod:`tconv.methods.gemm_phases`) — and :func:`plan` picks one per geometry by the cost model of
-:mod:`tconv.methods.cost`, fitted to timings of the arrangements on the benchmark grid:
+:mod:`tconv.methods.gemm_phases`) and ``compiled`` (numba's fused loop:
+:mod:`tconv.methods.gemm_compiled`) — and :func:`plan` picks one per geometry by the rule of
+:mod:`tconv.methods.choice` (``method="measure"`` times them instead):
 
 1. **No weight copy.** The weight ``(C_in, C_out/G, *k)`` reshaped to ``(C_in, C_out/G·Πk)`` is a
    view; its transpose is the ``(C_out·Πk × C_in)`` left factor, which BLAS reads transposed for free.
@@ -64,7 +65,7 @@ import math
 
 import numpy as np
 
-from tconv.methods import cost, gemm_compiled, gemm_phases, gemm_separable
+from tconv.methods import choice, gemm_compiled, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
 from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
@@ -76,7 +77,7 @@ from tconv.methods.gemm_tiles import tiles as _tiles
 from tconv.resources import set_num_threads
 from tconv.taps import tap_map
 
-__all__ = ["conv_transpose", "plan", "numpy_plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
+__all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
 #: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
@@ -110,32 +111,14 @@ def _index_last(g):
 
 
 def plan(g, dtype=None) -> str:
-    """Which arrangement :func:`conv_transpose` uses for geometry ``g`` and ``dtype``.
-
-    ``"compiled"`` (:mod:`tconv.methods.gemm_compiled`, numba's loop) for integer dtypes when numba
-    is installed: NumPy multiplies integer matrices without BLAS, and the compiled loop measured
-    1.2–14× faster on the grid's small and 3-D layers (docs/performance.md); on floats it measured
-    slower than BLAS almost everywhere, so floats keep the cost model's cheapest (:func:`numpy_plan`).
+    """Which arrangement :func:`conv_transpose` uses for geometry ``g`` and ``dtype``: the rule of
+    :func:`tconv.methods.choice.rule` (``tconv.plan`` shows it and why).
 
     >>> from tconv.arguments import transpose_geometry
     >>> plan(transpose_geometry((1, 1, 4), (1, 1, 2), stride=2), "float64")
     'reshape'
     """
-    if dtype is not None and np.dtype(dtype).name in ("int64",) and gemm_compiled.available():
-        return "compiled"
-    return numpy_plan(g)
-
-
-@functools.lru_cache(maxsize=256)
-def numpy_plan(g) -> str:
-    """The cost model's cheapest NumPy arrangement for geometry ``g``.
-
-    ``"reshape"`` (k == s, no overlap), ``"channels_first"``, ``"channels_last"``, ``"separable"``
-    or ``"phases"`` (:mod:`tconv.methods.gemm_phases`); :func:`tconv.methods.cost.predict` has the
-    predicted times.
-    """
-    predicted = cost.predict(g)
-    return min(predicted, key=predicted.__getitem__)
+    return choice.rule(g, None if dtype is None else np.dtype(dtype).name).arrangement
 
 
 def conv_transpose(
@@ -158,7 +141,7 @@ def conv_transpose(
             if x.shape[0]:
                 gemm_compiled.compiled(x, weight, y, g)
             return y
-        how = numpy_plan(g)  # a dtype the loop is not compiled for
+        how = plan(g)  # a dtype the loop is not compiled for: the rule without it
     if how == "phases" and weight.dtype.kind in "fc" and not np.isfinite(weight).all():
         how = "channels_first"  # phases multiplies the input's zero border by the weight: 0·inf = nan
     n, groups = x.shape[0], g.groups
@@ -326,7 +309,7 @@ def _channels_first(x, w, out, g, item, budget):
         else:
             cols = _matmul(wt, x[n0:n1], buf).reshape(m, c1 - c0, taps, *g.small)
         block = out[n0:n1, c0:c1]
-        if cols.size * math.prod(g.large) <= cost.TINY_MACS:
+        if cols.size * math.prod(g.large) <= gemm_separable.TINY_MACS:
             matrix = gemm_separable.col2im_matrix(g, cols.dtype.str)
             if matrix is not None and (cols.dtype.kind != "f" or np.isfinite(cols).all()):
                 block[...] = (cols.reshape(m, c1 - c0, -1) @ matrix).reshape(block.shape)

@@ -11,8 +11,8 @@ That is ``2·ndim + 3`` NumPy calls in all (the GEMM, a finiteness check, per ax
 the axis pair last and a product, the copy out), where the slice additions take ``Πk`` calls and
 more: on a small call the calls are the cost (measured: (1, 16, 8, 8) → 16, k4 s2: 50 against
 70 µs for ``channels_first``). The products also multiply by the zeros of ``M_a`` — ``O_a/k_a``
-times the additions' arithmetic — so the cost model (:mod:`tconv.methods.cost`) offers it only where
-the whole column buffer is one tile, and picks it where it predicts it cheapest. Columns holding an
+times the additions' arithmetic — so it is offered only where the whole column buffer is one tile
+(:func:`tconv.methods.choice.candidates`), and taken where measuring finds it fastest (tiny calls). Columns holding an
 ``inf`` or ``nan`` are summed by the slice additions instead (``0·inf`` would be ``nan``).
 """
 
@@ -23,10 +23,15 @@ import math
 
 import numpy as np
 
-from tconv.methods.cost import TINY_MATRIX
 from tconv.taps import axis_taps
 
-__all__ = ["axis_matrix", "col2im_matrix", "separable"]
+__all__ = ["axis_matrix", "col2im_matrix", "separable", "TINY_MACS", "TINY_MATRIX"]
+
+#: ``channels_first`` sums a tile's columns by one product with the whole 0/1 col2im matrix
+#: (:func:`col2im_matrix`) when that product has at most ``TINY_MACS`` multiply-adds and the matrix
+#: at most ``TINY_MATRIX`` elements.
+TINY_MACS = 1 << 21
+TINY_MATRIX = 1 << 16
 
 
 @functools.lru_cache(maxsize=256)

@@ -131,7 +131,7 @@ _LOCAL = threading.local()
 @functools.lru_cache(maxsize=1)
 def _blas_controllers() -> tuple:
     """threadpoolctl's controllers of the loaded BLAS libraries, or ``()`` without threadpoolctl.
-    tconv only *reads* their thread counts (:func:`_blas_single_threaded`), never sets them."""
+    tconv only *reads* their thread counts (:func:`blas_single_threaded`), never sets them."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
@@ -139,7 +139,7 @@ def _blas_controllers() -> tuple:
     return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
-def _blas_single_threaded() -> bool:
+def blas_single_threaded() -> bool:
     """Whether every loaded BLAS runs one thread now (False when that cannot be read)."""
     controllers = _blas_controllers()
     return bool(controllers) and all(lib.get_num_threads() == 1 for lib in controllers)
@@ -159,7 +159,7 @@ def split(n: int, c: int, columns: int, macs: int, by_channels: bool = True) -> 
     if macs < SPLIT_MIN:
         return ()
     workers = _workers()
-    if workers < 2 or not _blas_single_threaded():
+    if workers < 2 or not blas_single_threaded():
         return ()
     if n >= workers and n // workers * columns >= SPLIT_COLUMNS:
         return tuple((a, b, 0, c) for a, b in split_range(n, workers))

@@ -1,0 +1,165 @@
+"""Which arrangement the NumPy fast path runs: a rule anyone can check, or a measurement.
+
+``gemm`` on NumPy arrays (:mod:`tconv.methods.gemm_numpy`) computes the same sum in one of a few
+*arrangements* — the same product and col2im laid out differently — and which is fastest depends on
+the layer. :func:`rule` picks one from the geometry in four lines, the way SciPy's
+``choose_conv_method`` picks between direct and FFT convolution; :func:`measure` times every
+arrangement that applies, once per geometry, dtype and thread setting, and remembers the fastest for
+the process (cuDNN's benchmark mode, FFTW's planner). ``tconv.plan(..., measure=True)`` and
+``tconv.conv_transpose(..., method="measure")`` use it.
+
+The rule, in order:
+
+1. **integers → ``compiled``** when numba is installed (the ``fast`` extra): NumPy multiplies
+   integer matrices without BLAS, and numba's loop (:mod:`tconv.methods.gemm_compiled`) beat every
+   NumPy arrangement on every measured integer layer.
+2. **k = s, no overlap, no crop → ``reshape``**: each tap's product lands on its own output phase,
+   so col2im is one strided copy per tap.
+3. **a narrow image (last input axis ≤ 8), many output channels (``C_out/G ≥ 16``) and a batch
+   that outweighs the weight (``C_in/G ≤ 2·N·Πi``) → ``channels_last``**: col2im's slice
+   additions run their inner loop along the last axis, which channels-first is the image width
+   (1–8 here) and channels-last the output channels; the price is a copy of the weight, hence the
+   last condition.
+4. **otherwise ``channels_first``**: one product per tile, then col2im phase by phase.
+
+Measured (1 thread, CPU time, every arrangement on the 44 grid layers and 100 random ones:
+docs/performance.md, *Choosing the arrangement*), the rule's pick is the fastest arrangement, or
+within a few per cent of it, on most layers; where it is not, ``measure`` finds the faster one
+(mostly ``phases``, on few channels and large images, and ``separable``, on tiny calls).
+
+>>> from tconv.arguments import transpose_geometry
+>>> rule(transpose_geometry((8, 64, 32, 32), (64, 32, 4, 4), stride=2, padding=1)).arrangement
+'channels_first'
+>>> rule(transpose_geometry((8, 64, 32, 32), (64, 32, 2, 2), stride=2)).reason
+'k = s without overlap or crop: one strided copy per tap'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tconv.geometry import Geometry
+from tconv.methods import gemm_compiled
+
+__all__ = ["ARRANGEMENTS", "Choice", "rule", "candidates", "measure", "forget", "best_time"]
+
+#: Every arrangement of the NumPy fast path (:mod:`tconv.methods.gemm_numpy`).
+ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "separable", "phases", "compiled")
+#: Bytes of one column tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES` (``separable`` is
+#: offered only where the whole column buffer is one tile).
+_TILE = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An arrangement and why: the rule that applied, or the measured times (seconds, fastest first)."""
+
+    arrangement: str
+    reason: str
+    times: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def measured(self) -> bool:
+        """Whether the arrangement was timed rather than taken from the rule."""
+        return bool(self.times)
+
+
+def _reshape_applies(g: Geometry) -> bool:
+    """``k = s`` on every axis, no dilation overlap, no crop and no output padding: the taps tile the output."""
+    return all(
+        k == s and (d == 1 or k == 1) and b == 0 for k, s, d, b in zip(g.kernel, g.stride, g.dilation, g.begin)
+    ) and g.large == tuple(i * s for i, s in zip(g.small, g.stride))
+
+
+def _integer(dtype: str | None) -> bool:
+    return dtype is not None and np.dtype(dtype).kind in "iu"
+
+
+def rule(g: Geometry, dtype: str | None = None) -> Choice:
+    """The rule's arrangement for geometry ``g`` (batched) and the compute ``dtype``'s name (module docstring).
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> rule(transpose_geometry((64, 100, 1, 1), (100, 512, 4, 4))).arrangement   # DCGAN's first layer
+    'channels_last'
+    """
+    if _integer(dtype) and dtype in gemm_compiled.DTYPES and gemm_compiled.available():
+        return Choice("compiled", "integers: numba's loop (NumPy has no BLAS for integer products)")
+    if _reshape_applies(g):
+        return Choice("reshape", "k = s without overlap or crop: one strided copy per tap")
+    cig, cog, per_image = g.small_channels // g.groups, g.large_channels // g.groups, math.prod(g.small)
+    if g.small[-1] <= 8 and cog >= 16 and cig <= 2 * (g.batch or 1) * per_image:
+        return Choice("channels_last", "a narrow image (width ≤ 8), many channels: col2im runs along the channels")
+    return Choice("channels_first", "one product per tile, then col2im phase by phase")
+
+
+def candidates(g: Geometry, dtype: str | None = None) -> tuple[str, ...]:
+    """The arrangements that apply to ``g`` and ``dtype``: ``reshape`` only where the taps tile the
+    output, ``separable`` only where the column buffer is one tile, ``compiled`` only with numba and a
+    dtype it is compiled for."""
+    item = np.dtype(dtype).itemsize if dtype is not None else 4
+    one_tile = (g.batch or 1) * g.large_channels * g.taps * math.prod(g.small) * item <= _TILE
+    compiled = dtype is not None and dtype in gemm_compiled.DTYPES and gemm_compiled.available()
+    allowed = {"reshape": _reshape_applies(g), "separable": one_tile, "compiled": compiled}
+    return tuple(a for a in ARRANGEMENTS if allowed.get(a, True))
+
+
+def best_time(call: Callable[[], object], repeat: int = 3, block_s: float = 0.02, clock=time.perf_counter) -> float:
+    """Seconds per call: one untimed call, then the best of ``repeat`` blocks of about ``block_s`` each."""
+    call()
+    t0 = clock()
+    call()
+    one = max(clock() - t0, 1e-7)
+    calls = max(1, min(1000, round(block_s / one)))
+    best = math.inf
+    for _ in range(repeat):
+        t0 = clock()
+        for _ in range(calls):
+            call()
+        best = min(best, (clock() - t0) / calls)
+    return best
+
+
+_MEASURED: dict[tuple, Choice] = {}
+_LOCK = threading.Lock()
+
+
+def measure(g: Geometry, dtype: str, run: Callable[..., object], repeat: int = 3) -> Choice:
+    """Time ``run(x, w, g, arrangement=a)`` for every arrangement ``a`` of :func:`candidates`, on arrays
+    of ``g``'s shapes, and remember the fastest (``run`` is :func:`tconv.methods.gemm_numpy.conv_transpose`,
+    passed in by the plan: the fast path reads its rule from here, so this module does not import it).
+
+    The arrays are filled from a generator of their own (the global random state is untouched). The
+    times are wall-clock, with the threads as the caller has set them (tconv's, and BLAS's), so the
+    winner is remembered per geometry, dtype and that setting, for the life of the process
+    (:func:`forget` clears it). A geometry is timed once however many threads ask at the same time.
+    The caller checks that the call fits in memory first (:meth:`tconv.Plan.check`): each candidate
+    allocates what the call does.
+    """
+    from tconv.methods import gemm_tiles
+    from tconv.resources import get_num_threads
+
+    key = (g, np.dtype(dtype).name, get_num_threads(), gemm_tiles.blas_single_threaded())
+    with _LOCK:  # one measurement at a time: two at once would time each other
+        if key not in _MEASURED:
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal((g.batch or 1, g.small_channels, *g.small)).astype(dtype)
+            w = rng.standard_normal((g.small_channels, g.large_channels // g.groups, *g.kernel)).astype(dtype)
+            times = {
+                a: best_time(functools.partial(run, x, w, g, arrangement=a), repeat) for a in candidates(g, key[1])
+            }
+            ranked = tuple(sorted(times.items(), key=lambda kv: kv[1]))
+            _MEASURED[key] = Choice(ranked[0][0], "measured", ranked)
+        return _MEASURED[key]
+
+
+def forget() -> None:
+    """Forget every measured choice (the next :func:`measure` of each geometry times again)."""
+    with _LOCK:
+        _MEASURED.clear()
