@@ -59,9 +59,12 @@ def _plain(value) -> bool:
     """Whether ``value`` is built only of Python ints, strings and None (in tuples): the arguments
     whose equality is their identity as arguments. ``2 == 2.0 == True`` with equal hashes, so a cache
     keyed on anything else would accept ``stride=2.0`` after a call with ``stride=2`` had passed."""
-    if isinstance(value, tuple):
-        return all(_plain(v) for v in value)
-    return type(value) in (int, str, type(None))
+    if type(value) is tuple:
+        return all(type(v) in _PLAIN or (type(v) is tuple and _plain(v)) for v in value)
+    return type(value) in _PLAIN
+
+
+_PLAIN = (int, str, type(None))
 
 
 def _geometry(cached, build, *args, **kwargs) -> Geometry:

@@ -207,6 +207,8 @@ def plan_geometry(
 def _dtype_info(dtype: Any) -> tuple[str, int]:
     """``(name, itemsize)`` of a NumPy dtype or its name, or of another library's dtype (the plan's
     cache is keyed on these, not on dtype objects, which compare across libraries only with warnings)."""
+    if isinstance(dtype, np.dtype):
+        return _numpy_dtype_info(dtype)
     try:
         np_dtype = np.dtype(dtype)
         return np_dtype.name, np_dtype.itemsize
@@ -220,6 +222,11 @@ def _is_numpy_dtype(name: str) -> bool:
     except TypeError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _numpy_dtype_info(dtype: np.dtype) -> tuple[str, int]:
+    return dtype.name, dtype.itemsize
 
 
 def _plan(g: Geometry, method: str, dtype_name: str, itemsize: int, numpy: bool, padding_mode: str) -> Plan:
