@@ -10,11 +10,10 @@ backwards — per output element, the inputs that reach it. On each axis the tap
     y[n, c, o] = Σ_{(t₁,i₁) ∈ L₁(o₁)} Σ_{(t₂,i₂) ∈ L₂(o₂)} … Σ_{ci ∈ group(c)} w[ci, c mod C/G, t] · x[n, ci, i]
 
 Each output element is summed in registers and written once: no column buffer, no col2im pass, no
-im2col, no zero padding (the lists hold only pairs inside both arrays). The innermost sum runs over
-the output channels of the group (a row of the rearranged weight added into a row of sums), or, for
-fewer than :data:`THIN` output channels per group, over its input channels (a dot product,
-contiguous in the channels-last copy of the input); the compiler vectorises either. 1-D and 2-D
-calls run the 3-D loop with unit axes.
+im2col, no zero padding. On the last axis the pairs of an output are a run (consecutive taps of its
+phase, input rows ``step`` apart), so with the taps reordered the sum is a dot product over a
+contiguous run of input rows × input channels; blocks of up to 4 outputs × 4 output channels are
+summed at once (:func:`_loop`). 1-D and 2-D calls run the 3-D loop with unit axes.
 
 Threads: the loop is compiled without numba's thread pool (no ``prange``) and releases the GIL
 (``nogil``); a call of at least :data:`THREAD_MACS` multiply-adds cuts its rows ``(n, o₁)`` into
@@ -42,7 +41,7 @@ import numpy as np
 from tconv.methods.gemm_tiles import THREAD_MIN, parallel
 from tconv.taps import axis_taps, tap_map
 
-__all__ = ["available", "DTYPES", "THREAD_MACS", "THIN", "output_lists", "compiled"]
+__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "last_axis", "compiled"]
 
 #: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
 DTYPES = ("float32", "float64", "int64")
@@ -88,74 +87,288 @@ def output_lists(small: int, large: int, kernel: int, stride: int, dilation: int
     return start, tap, inp
 
 
-def _loop(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, r0, r1, zero):  # pragma: no cover - compiled
-    """``out[n, G·C/G + c, o₁, o₂, o₃] = Σ_{pairs} Σ_ci w[G, t₁, t₂, t₃, ci, c] · x[n, i₁, i₂, i₃, G·C_in/G + ci]``.
+@functools.lru_cache(maxsize=1024)
+def last_axis(small: int, large: int, kernel: int, stride: int, dilation: int, begin: int):
+    """The last axis as runs: per output ``o``, in phase order, the run of input rows and of
+    (reordered) taps that land on it, as offsets in units of rows. Returns ``order`` (the outputs,
+    phase by phase), and per position ``p``: ``x0`` (first input row), ``w0`` (first tap slot of
+    :func:`last_axis_taps`), ``count`` (taps in the run) and ``pair`` (whether ``order[p + 1]`` is
+    the next output of the same phase with the same run shifted by one input row); ``step`` is the
+    input rows between consecutive taps of a run (``d' = d/gcd(s, d)``) and ``slots`` the taps kept.
 
-    ``x`` ``(N, I₁, I₂, I₃, C_in)``, ``w`` ``(G, k₁, k₂, k₃, C_in/G, C/G)``, ``out`` ``(N, C, O₁, O₂, O₃)``,
-    all C-contiguous; the rows ``r = n·O₁ + o₁`` in ``[r0, r1)``. One output
-    row of a group is summed channels-last in ``acc`` (each pair and input channel adds a row of the
-    weight into it: the innermost loop runs over output channels, which the compiler vectorises),
-    then written once.
+    >>> order, x0, w0, count, chain, step, slots = last_axis(2, 4, 4, 2, 1, 1)   # k4 s2 p1, 2 → 4
+    >>> order.tolist(), x0.tolist(), w0.tolist(), count.tolist(), chain.tolist(), step, slots.tolist()
+    ([0, 2, 1, 3], [0, 0, 0, 1], [1, 0, 2, 2], [1, 2, 2, 1], [1, 1, 1, 1], 1, [3, 1, 2, 0])
+    """
+    ax = axis_taps(small, large, kernel, stride, dilation, begin)
+    slots, order, x0, w0, count = [], [], [], [], []
+    step = 1
+    for ph in ax.phases:
+        first = len(slots)
+        slots += [tap.t for tap in reversed(ph.taps)]  # reversed: the input rows of a run ascend
+        n, b = len(ph.taps), ph.taps[0].shift  # tap j has shift b + j·d', input row q − b − j·d'
+        step = ph.shift_step
+        for q in range(ph.size):
+            hi = min(n, (q - b) // step + 1)  # taps j < hi: row q − b − j·d' ≥ 0
+            lo = max(0, -(-(q - b - small + 1) // step))  # taps j ≥ lo: row < I
+            order.append(q * ax.stride + ph.phase)
+            k = max(0, hi - lo)
+            count.append(k)
+            x0.append(q - b - (hi - 1) * step if k else 0)
+            w0.append(first + n - hi if k else 0)
+    covered = {o for o in order}
+    for o in range(large):  # outputs of a phase no tap feeds: zero
+        if o not in covered:
+            order.append(o)
+            x0.append(0)
+            w0.append(0)
+            count.append(0)
+    pair = [
+        bool(p + 1 < len(order))
+        and count[p] > 0
+        and order[p + 1] == order[p] + ax.stride
+        and (count[p + 1], w0[p + 1], x0[p + 1]) == (count[p], w0[p], x0[p] + 1)
+        for p in range(len(order))
+    ]
+    arrays = [np.array(order, dtype=np.int64)] + [np.array(a, dtype=np.uint64) for a in (x0, w0, count)]
+    chain = [1] * len(order)  # outputs from p on whose runs are those of p shifted by 1, 2, … input rows
+    for p in range(len(order) - 2, -1, -1):
+        if pair[p]:
+            chain[p] = chain[p + 1] + 1
+    arrays.append(np.array(chain, dtype=np.int64))
+    for a in arrays:
+        a.flags.writeable = False
+    slot = np.array(slots, dtype=np.int64)
+    slot.flags.writeable = False
+    return (*arrays, step, slot)
+
+
+def _loop(
+    xin, win, slots, prepare, x, w, out, s1, t1, i1, s2, t2, i2, order, x0, w0, count, chain, step_, cig_, r0, r1, zero
+):  # pragma: no cover - compiled
+    """``out[n, G·C/G + c, o₁, o₂, o₃] = Σ_{(t₁,i₁)} Σ_{(t₂,i₂)} Σ_{run of o₃} Σ_ci w · x``, rows ``[r0, r1)``.
+
+    ``x`` ``(N, G, I₁, I₂, I₃·C_in/G)``, ``w`` ``(G, k₁, k₂, C/G, K₃·C_in/G)`` (last-axis taps in the
+    order of :func:`last_axis`), ``out`` ``(N, C, O₁, O₂, O₃)``, C-contiguous; ``x0``, ``w0``,
+    ``count``, ``step`` and ``cig`` unsigned (an unsigned index needs no test for a negative one, and
+    the inner loops vectorise). A block of 2 outputs (``pair``) × 4 output channels is summed in 8
+    scalars (registers), each a dot product over the run; the remainders in blocks of 2 × 1, 1 × 4,
+    1 × 1. No array views are made in the loop (each would count a reference).
     """
     n_img, channels, o1_size, o2_size, o3_size = out.shape
-    groups, cig, cog = w.shape[0], w.shape[4], w.shape[5]
-    acc = np.empty((o3_size, cog), dtype=out.dtype)  # one output row of one group, channels last
+    groups, cog = w.shape[0], w.shape[3]
+    if prepare:  # the copies the loop reads: x → x, weight → w (one pass each, written in order)
+        for n in range(n_img):
+            for gi in range(groups):
+                for ia in range(xin.shape[2]):
+                    for ib in range(xin.shape[3]):
+                        for ic in range(xin.shape[4]):
+                            for ci in range(cig_):
+                                x[n, gi, ia, ib, ic * cig_ + ci] = xin[n, gi * cig_ + ci, ia, ib, ic]
+        for gi in range(groups):
+            for ta in range(w.shape[1]):
+                for tb in range(w.shape[2]):
+                    for co in range(cog):
+                        for sl in range(slots.size):
+                            tc = slots[sl]
+                            for ci in range(cig_):
+                                w[gi, ta, tb, co, sl * cig_ + ci] = win[gi * cig_ + ci, co, ta, tb, tc]
+    one = np.uint64(1)
+    step, cig = np.uint64(step_), np.uint64(cig_)
+    seg = step * cig  # input elements between the taps of a run (step > 1: one dot product per tap)
     for r in range(r0, r1):
         n, o1 = r // o1_size, r % o1_size
         for o2 in range(o2_size):
             for gi in range(groups):
-                acc[:] = zero
-                for o3 in range(o3_size):
-                    for a in range(s1[o1], s1[o1 + 1]):
-                        for b in range(s2[o2], s2[o2 + 1]):
-                            for e in range(s3[o3], s3[o3 + 1]):
-                                wt = w[gi, t1[a], t2[b], t3[e]]  # (C_in/G, C/G)
-                                xt = x[n, i1[a], i2[b], i3[e]]  # (C_in,)
-                                for ci in range(cig):
-                                    v = xt[gi * cig + ci]
-                                    for co in range(cog):
-                                        acc[o3, co] += v * wt[ci, co]
-                for co in range(cog):
-                    for o3 in range(o3_size):
-                        out[n, gi * cog + co, o1, o2, o3] = acc[o3, co]
+                p = 0
+                while p < o3_size:
+                    k = count[p]
+                    m = 4 if chain[p] >= 4 else (2 if chain[p] >= 2 else 1)  # outputs in this block
+                    if step == one:
+                        nseg, sl = one, k * cig
+                    else:
+                        nseg, sl = k, cig
+                    xb, wb = x0[p] * cig, w0[p] * cig
+                    c = 0
+                    while c + 4 <= cog:
+                        co = gi * cog + c
+                        if m == 4:
+                            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+                            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        x1 = xa + cig
+                                        x2 = x1 + cig
+                                        x3 = x2 + cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            u1 = x[n, gi, ia, ib, x1 + j]
+                                            u2 = x[n, gi, ia, ib, x2 + j]
+                                            u3 = x[n, gi, ia, ib, x3 + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            v1 = w[gi, ta, tb, c + 1, wa + j]
+                                            v2 = w[gi, ta, tb, c + 2, wa + j]
+                                            v3 = w[gi, ta, tb, c + 3, wa + j]
+                                            s00 += u0 * v0
+                                            s01 += u0 * v1
+                                            s02 += u0 * v2
+                                            s03 += u0 * v3
+                                            s10 += u1 * v0
+                                            s11 += u1 * v1
+                                            s12 += u1 * v2
+                                            s13 += u1 * v3
+                                            s20 += u2 * v0
+                                            s21 += u2 * v1
+                                            s22 += u2 * v2
+                                            s23 += u2 * v3
+                                            s30 += u3 * v0
+                                            s31 += u3 * v1
+                                            s32 += u3 * v2
+                                            s33 += u3 * v3
+                            out[n, co, o1, o2, order[p]] = s00
+                            out[n, co + 1, o1, o2, order[p]] = s01
+                            out[n, co + 2, o1, o2, order[p]] = s02
+                            out[n, co + 3, o1, o2, order[p]] = s03
+                            out[n, co, o1, o2, order[p + 1]] = s10
+                            out[n, co + 1, o1, o2, order[p + 1]] = s11
+                            out[n, co + 2, o1, o2, order[p + 1]] = s12
+                            out[n, co + 3, o1, o2, order[p + 1]] = s13
+                            out[n, co, o1, o2, order[p + 2]] = s20
+                            out[n, co + 1, o1, o2, order[p + 2]] = s21
+                            out[n, co + 2, o1, o2, order[p + 2]] = s22
+                            out[n, co + 3, o1, o2, order[p + 2]] = s23
+                            out[n, co, o1, o2, order[p + 3]] = s30
+                            out[n, co + 1, o1, o2, order[p + 3]] = s31
+                            out[n, co + 2, o1, o2, order[p + 3]] = s32
+                            out[n, co + 3, o1, o2, order[p + 3]] = s33
+                        elif m == 2:
+                            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        x1 = xa + cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            u1 = x[n, gi, ia, ib, x1 + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            v1 = w[gi, ta, tb, c + 1, wa + j]
+                                            v2 = w[gi, ta, tb, c + 2, wa + j]
+                                            v3 = w[gi, ta, tb, c + 3, wa + j]
+                                            s00 += u0 * v0
+                                            s01 += u0 * v1
+                                            s02 += u0 * v2
+                                            s03 += u0 * v3
+                                            s10 += u1 * v0
+                                            s11 += u1 * v1
+                                            s12 += u1 * v2
+                                            s13 += u1 * v3
+                            out[n, co, o1, o2, order[p]] = s00
+                            out[n, co + 1, o1, o2, order[p]] = s01
+                            out[n, co + 2, o1, o2, order[p]] = s02
+                            out[n, co + 3, o1, o2, order[p]] = s03
+                            out[n, co, o1, o2, order[p + 1]] = s10
+                            out[n, co + 1, o1, o2, order[p + 1]] = s11
+                            out[n, co + 2, o1, o2, order[p + 1]] = s12
+                            out[n, co + 3, o1, o2, order[p + 1]] = s13
+                        else:
+                            s00 = s01 = s02 = s03 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            v1 = w[gi, ta, tb, c + 1, wa + j]
+                                            v2 = w[gi, ta, tb, c + 2, wa + j]
+                                            v3 = w[gi, ta, tb, c + 3, wa + j]
+                                            s00 += u0 * v0
+                                            s01 += u0 * v1
+                                            s02 += u0 * v2
+                                            s03 += u0 * v3
+                            out[n, co, o1, o2, order[p]] = s00
+                            out[n, co + 1, o1, o2, order[p]] = s01
+                            out[n, co + 2, o1, o2, order[p]] = s02
+                            out[n, co + 3, o1, o2, order[p]] = s03
+                        c += 4
+                    while c < cog:
+                        co = gi * cog + c
+                        if m == 4:
+                            s00 = s10 = s20 = s30 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        x1 = xa + cig
+                                        x2 = x1 + cig
+                                        x3 = x2 + cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            u1 = x[n, gi, ia, ib, x1 + j]
+                                            u2 = x[n, gi, ia, ib, x2 + j]
+                                            u3 = x[n, gi, ia, ib, x3 + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            s00 += u0 * v0
+                                            s10 += u1 * v0
+                                            s20 += u2 * v0
+                                            s30 += u3 * v0
+                            out[n, co, o1, o2, order[p]] = s00
+                            out[n, co, o1, o2, order[p + 1]] = s10
+                            out[n, co, o1, o2, order[p + 2]] = s20
+                            out[n, co, o1, o2, order[p + 3]] = s30
+                        elif m == 2:
+                            s00 = s10 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        x1 = xa + cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            u1 = x[n, gi, ia, ib, x1 + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            s00 += u0 * v0
+                                            s10 += u1 * v0
+                            out[n, co, o1, o2, order[p]] = s00
+                            out[n, co, o1, o2, order[p + 1]] = s10
+                        else:
+                            s00 = zero
+                            for a in range(s1[o1], s1[o1 + 1]):
+                                ia, ta = i1[a], t1[a]
+                                for b in range(s2[o2], s2[o2 + 1]):
+                                    ib, tb = i2[b], t2[b]
+                                    for sg in range(nseg):
+                                        xa, wa = xb + sg * seg, wb + sg * cig
+                                        for j in range(sl):
+                                            u0 = x[n, gi, ia, ib, xa + j]
+                                            v0 = w[gi, ta, tb, c, wa + j]
+                                            s00 += u0 * v0
+                            out[n, co, o1, o2, order[p]] = s00
+                        c += 1
+
+                    p += m
 
 
-def _loop_thin(x, w, out, s1, t1, i1, s2, t2, i2, s3, t3, i3, r0, r1, zero):  # pragma: no cover - compiled
-    """:func:`_loop` for few output channels per group (a thin product): the innermost sum runs over
-    the input channels — one dot product per output element and pair — rather than over the output
-    channels, which would leave the vector units a loop of 1–7 iterations. ``w`` is
-    ``(G, k₁, k₂, k₃, C/G, C_in/G)``."""
-    n_img, channels, o1_size, o2_size, o3_size = out.shape
-    cog, cig = w.shape[4], w.shape[5]
-    for r in range(r0, r1):
-        n, o1 = r // o1_size, r % o1_size
-        for o2 in range(o2_size):
-            for o3 in range(o3_size):
-                for c in range(channels):
-                    gi, co = c // cog, c % cog
-                    acc = zero
-                    for a in range(s1[o1], s1[o1 + 1]):
-                        for b in range(s2[o2], s2[o2 + 1]):
-                            for e in range(s3[o3], s3[o3 + 1]):
-                                xv = x[n, i1[a], i2[b], i3[e], gi * cig : (gi + 1) * cig]
-                                wv = w[gi, t1[a], t2[b], t3[e], co]
-                                for ci in range(cig):
-                                    acc += wv[ci] * xv[ci]
-                    out[n, c, o1, o2, o3] = acc
-
-
-#: Below this many output channels per group the thin loop (:func:`_loop_thin`) runs: measured on
-#: float32 thin layers (3 and 1 output channels) 4–6× faster than the wide loop; 16 channels and up slower.
-THIN = 8
-
-
-@functools.lru_cache(maxsize=2)
-def _kernel(thin: bool = False):
-    """:func:`_loop` (or :func:`_loop_thin`) compiled by numba (imported here, on first use), without
-    the GIL while it runs, cached on disk."""
+@functools.lru_cache(maxsize=1)
+def _kernel():
+    """:func:`_loop` compiled by numba (imported here, on first use), without the GIL while it runs,
+    cached on disk."""
     import numba
 
-    return numba.njit(cache=True, fastmath={"reassoc", "contract"}, nogil=True)(_loop_thin if thin else _loop)
+    return numba.njit(cache=True, fastmath={"reassoc", "contract"}, nogil=True)(_loop)
 
 
 def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
@@ -171,19 +384,26 @@ def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
     cig, cog = g.small_channels // groups, g.large_channels // groups
     pad = 3 - nd  # leading unit axes
     small, kernel = (1,) * pad + g.small, (1,) * pad + g.kernel
-    xl = np.ascontiguousarray(np.moveaxis(x.reshape(n, g.small_channels, *small), 1, -1))
-    # (G·C_in/G, C/G, *k) → (G, *k, C_in/G, C/G)
-    w6 = weight.reshape(groups, cig, cog, *kernel)
-    thin = cog < THIN  # (G, *k, C/G, C_in/G): a dot product over input channels per output element
-    wl = np.ascontiguousarray(w6.transpose(0, 3, 4, 5, 2, 1) if thin else w6.transpose(0, 3, 4, 5, 1, 2))
+    axes = tap_map(g)
+    last = axes[-1]
+    order, x0, w0, count, chain, step, slots = last_axis(
+        last.small, last.large, last.kernel, last.stride, last.dilation, last.begin
+    )
+    xin = np.ascontiguousarray(x).reshape(n, g.small_channels, *small)
+    win = np.ascontiguousarray(weight).reshape(g.small_channels, cog, *kernel)
+    # the loop's copies: x (N, G, I₁, I₂, I₃·C_in/G), the weight (G, k₁, k₂, C/G, K₃·C_in/G)
+    xl = np.empty((n, groups, small[0], small[1], small[2] * cig), dtype=x.dtype)
+    wl = np.empty((groups, kernel[0], kernel[1], cog, len(slots) * cig), dtype=x.dtype)
     lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in tap_map(g)
+        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
     ]
     large = (1,) * pad + g.large
     rows = n * large[0]
     y = out.reshape(n, g.large_channels, *large)
-    kernel, args, zero = _kernel(thin), (*lists[0], *lists[1], *lists[2]), out.dtype.type(0)
+    args = (xl, wl, y, *lists[0], *lists[1], order, x0, w0, count, chain, step, cig)
+    kernel, zero = _kernel(), out.dtype.type(0)
     if g.macs < THREAD_MACS:
-        kernel(xl, wl, y, *args, 0, rows, zero)
+        kernel(xin, win, slots, True, *args, 0, rows, zero)
     else:  # disjoint blocks of rows on tconv's threads (the loop runs without the GIL)
-        parallel(lambda r0, r1: kernel(xl, wl, y, *args, r0, r1, zero), rows, THREAD_MIN)
+        kernel(xin, win, slots, True, *args, 0, 0, zero)
+        parallel(lambda r0, r1: kernel(xin, win, slots, False, *args, r0, r1, zero), rows, THREAD_MIN)
