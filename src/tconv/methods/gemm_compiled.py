@@ -157,13 +157,13 @@ def _loop(
     """
     n_img, channels, o1_size, o2_size, o3_size = out.shape
     groups, cog = w.shape[0], w.shape[3]
-    if prepare:  # the copies the loop reads: x → x, weight → w (one pass each, written in order)
+    if prepare:  # the copies the loop reads: x → x, weight → w (one pass each)
         for n in range(n_img):
             for gi in range(groups):
                 for ia in range(xin.shape[2]):
                     for ib in range(xin.shape[3]):
-                        for ic in range(xin.shape[4]):
-                            for ci in range(cig_):
+                        for ci in range(cig_):  # reads rows of I₃, writes within one row of x (L1)
+                            for ic in range(xin.shape[4]):
                                 x[n, gi, ia, ib, ic * cig_ + ci] = xin[n, gi * cig_ + ci, ia, ib, ic]
         for gi in range(groups):
             for ta in range(w.shape[1]):
@@ -380,30 +380,40 @@ def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
     >>> compiled(x, w, out, transpose_geometry(x.shape, w.shape, stride=2)); out
     array([[[  1,  10, 102,  20, 200]]])
     """
-    n, nd, groups = x.shape[0], g.ndim, g.groups
-    cig, cog = g.small_channels // groups, g.large_channels // groups
-    pad = 3 - nd  # leading unit axes
-    small, kernel = (1,) * pad + g.small, (1,) * pad + g.kernel
-    axes = tap_map(g)
-    last = axes[-1]
-    order, x0, w0, count, chain, step, slots = last_axis(
-        last.small, last.large, last.kernel, last.stride, last.dilation, last.begin
-    )
-    xin = np.ascontiguousarray(x).reshape(n, g.small_channels, *small)
-    win = np.ascontiguousarray(weight).reshape(g.small_channels, cog, *kernel)
-    # the loop's copies: x (N, G, I₁, I₂, I₃·C_in/G), the weight (G, k₁, k₂, C/G, K₃·C_in/G)
-    xl = np.empty((n, groups, small[0], small[1], small[2] * cig), dtype=x.dtype)
-    wl = np.empty((groups, kernel[0], kernel[1], cog, len(slots) * cig), dtype=x.dtype)
-    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
-    ]
-    large = (1,) * pad + g.large
-    rows = n * large[0]
-    y = out.reshape(n, g.large_channels, *large)
-    args = (xl, wl, y, *lists[0], *lists[1], order, x0, w0, count, chain, step, cig)
-    kernel, zero = _kernel(), out.dtype.type(0)
+    n = x.shape[0]
+    xs, ws, xls, wls, ys, lists, slots = _layout(g)
+    xin, win = np.ascontiguousarray(x).reshape(n, *xs), np.ascontiguousarray(weight).reshape(ws)
+    xl, wl = np.empty((n, *xls), dtype=x.dtype), np.empty(wls, dtype=x.dtype)
+    args, kernel, zero, rows = (xl, wl, out.reshape(n, *ys), *lists), _kernel(), out.dtype.type(0), n * ys[1]
     if g.macs < THREAD_MACS:
         kernel(xin, win, slots, True, *args, 0, rows, zero)
     else:  # disjoint blocks of rows on tconv's threads (the loop runs without the GIL)
         kernel(xin, win, slots, True, *args, 0, 0, zero)
         parallel(lambda r0, r1: kernel(xin, win, slots, False, *args, r0, r1, zero), rows, THREAD_MIN)
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(g):
+    """Per geometry (cached): the 3-D shapes of the input, the weight, their copies and the output
+    (without ``N``), the pair lists of the first two axes and the runs of the last (:func:`last_axis`)."""
+    groups, nd = g.groups, g.ndim
+    cig, cog = g.small_channels // groups, g.large_channels // groups
+    pad = 3 - nd  # leading unit axes
+    small, kernel, large = (1,) * pad + g.small, (1,) * pad + g.kernel, (1,) * pad + g.large
+    axes = tap_map(g)
+    last = axes[-1]
+    order, x0, w0, count, chain, step, slots = last_axis(
+        last.small, last.large, last.kernel, last.stride, last.dilation, last.begin
+    )
+    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
+        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
+    ]
+    return (
+        (g.small_channels, *small),
+        (g.small_channels, cog, *kernel),
+        (groups, small[0], small[1], small[2] * cig),  # x's copy: a run of input rows is one slice
+        (groups, kernel[0], kernel[1], cog, len(slots) * cig),  # the weight's: last-axis taps in run order
+        (g.large_channels, *large),
+        (*lists[0], *lists[1], order, x0, w0, count, chain, step, cig),
+        slots,
+    )
