@@ -104,6 +104,21 @@ def test_compiled_equals_scatter_and_polyphase_on_larger_geometries(ndim, dtype,
 
 
 @needs_numba
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kw",
+    [
+        ((2, 96, 700), (96, 3, 2), dict(stride=2)),  # a long input row: its copy in tiles of 16 rows
+        ((1, 512, 1, 1), (512, 128, 5, 5), dict(stride=2, padding=2)),  # a large weight: 16 channels at a time
+        ((2, 64, 3, 600), (64, 4, 2, 3), dict(stride=(1, 2), padding=1, groups=2)),
+    ],
+)
+def test_compiled_copies_large_inputs_and_weights_in_tiles(x_shape, w_shape, kw, rng):
+    x, w = rng.integers(-9, 10, size=x_shape), rng.integers(-9, 10, size=w_shape)
+    g = transpose_geometry(x_shape, w_shape, **kw)
+    _equal(gemm_numpy.conv_transpose(x, w, g, arrangement="compiled"), readable(x, w, g), np.int64)
+
+
+@needs_numba
 def test_last_axis_runs_are_the_pairs_of_output_lists():
     """Each output's run (first input row, first reordered tap, count, step) lists exactly its pairs."""
     for args in [

@@ -158,21 +158,35 @@ def _loop(
     n_img, channels, o1_size, o2_size, o3_size = out.shape
     groups, cog = w.shape[0], w.shape[3]
     if prepare:  # the copies the loop reads: x → x, weight → w (one pass each)
+        i3 = xin.shape[4]
+        tile = 16 if i3 * cig_ >= 1 << 15 else i3  # a long row: 16 input rows at a time (stays in cache)
         for n in range(n_img):
             for gi in range(groups):
                 for ia in range(xin.shape[2]):
                     for ib in range(xin.shape[3]):
-                        for ci in range(cig_):  # reads rows of I₃, writes within one row of x (L1)
-                            for ic in range(xin.shape[4]):
-                                x[n, gi, ia, ib, ic * cig_ + ci] = xin[n, gi * cig_ + ci, ia, ib, ic]
-        for gi in range(groups):
-            for ta in range(w.shape[1]):
-                for tb in range(w.shape[2]):
-                    for co in range(cog):
-                        for sl in range(slots.size):
-                            tc = slots[sl]
-                            for ci in range(cig_):
-                                w[gi, ta, tb, co, sl * cig_ + ci] = win[gi * cig_ + ci, co, ta, tb, tc]
+                        for i0 in range(0, i3, tile):
+                            for ci in range(cig_):  # reads along I₃, writes within the tile's rows
+                                for ic in range(i0, min(i0 + tile, i3)):
+                                    x[n, gi, ia, ib, ic * cig_ + ci] = xin[n, gi * cig_ + ci, ia, ib, ic]
+        if cig_ * cog * w.shape[1] * w.shape[2] * slots.size < 1 << 18:
+            for gi in range(groups):
+                for ta in range(w.shape[1]):
+                    for tb in range(w.shape[2]):
+                        for co in range(cog):
+                            for sl in range(slots.size):
+                                tc = slots[sl]
+                                for ci in range(cig_):
+                                    w[gi, ta, tb, co, sl * cig_ + ci] = win[gi * cig_ + ci, co, ta, tb, tc]
+        else:  # a large weight: 16 input channels at a time, each read in full (stays in cache)
+            for gi in range(groups):
+                for co in range(cog):
+                    for c0 in range(0, cig_, 16):
+                        for ta in range(w.shape[1]):
+                            for tb in range(w.shape[2]):
+                                for sl in range(slots.size):
+                                    tc = slots[sl]
+                                    for ci in range(c0, min(c0 + 16, cig_)):
+                                        w[gi, ta, tb, co, sl * cig_ + ci] = win[gi * cig_ + ci, co, ta, tb, tc]
     one = np.uint64(1)
     step, cig = np.uint64(step_), np.uint64(cig_)
     seg = step * cig  # input elements between the taps of a run (step > 1: one dot product per tap)
