@@ -9,11 +9,40 @@ backwards — per output element, the inputs that reach it. On each axis the tap
 
     y[n, c, o] = Σ_{(t₁,i₁) ∈ L₁(o₁)} Σ_{(t₂,i₂) ∈ L₂(o₂)} … Σ_{ci ∈ group(c)} w[ci, c mod C/G, t] · x[n, ci, i]
 
-Each output element is summed in registers and written once: no column buffer, no col2im pass, no
-im2col, no zero padding. On the last axis the pairs of an output are a run (consecutive taps of its
-phase, input rows ``step`` apart), so with the taps reordered the sum is a dot product over a
-contiguous run of input rows × input channels; blocks of up to 4 outputs × 4 output channels are
-summed at once (:func:`_loop`). 1-D and 2-D calls run the 3-D loop with unit axes.
+**The last axis as runs.** Write an output of the last axis as ``o = q·s + r`` (phase ``r``,
+position ``q`` in it). The taps of phase ``r`` are ``t_j = t₀ + j·s'`` (``j = 0 … T−1``, ``s' =
+s/gcd(s, d)``) with shifts ``q₀ + j·d'`` (``d' = d/gcd(s, d)``), so tap ``t_j`` reaches ``o`` from
+input ``i = q − q₀ − j·d'``, kept while ``0 ≤ i < I``: the taps that reach ``o`` are a *run*
+``lo(q) ≤ j < hi(q)``, and the innermost two sums are::
+
+    Σ_{j = lo}^{hi − 1} Σ_ci w[ci, c, t₁, t₂, t_j] · x[n, ci, i₁, i₂, q − q₀ − j·d']
+
+Two copies, made once per call inside the compiled call, turn that into one dot product:
+
+* the input channels-last per group, ``x̃[n, g, i₁, i₂, i₃·C_in/G + ci]``: the channels of input
+  rows ``i, i + 1, …`` follow one another;
+* the weight with each phase's taps in *reverse* order (slot ``T − 1 − j``), channels last,
+  ``w̃[g, t₁, t₂, c, slot·C_in/G + ci]``: as ``j`` falls, ``i`` rises.
+
+With ``d' = 1`` (a dilation dividing the stride: every decoder's) the run's inputs and its weights
+are then each one contiguous stretch of ``(hi − lo)·C_in/G`` numbers, from ``x̃`` offset ``(q − q₀ −
+hi + 1)·C_in/G`` and ``w̃`` offset ``(T − hi)·C_in/G`` (:func:`last_axis` tabulates both per output);
+with ``d' > 1``, one stretch of ``C_in/G`` per tap.
+
+**Blocks.** The next output of the phase, ``q + 1``, has the same run wherever neither is cut by an
+edge, with every input one row on: the same stretch of ``w̃``, the stretch of ``x̃`` ``C_in/G``
+numbers further. So up to 4 such outputs × 4 output channels are summed together: each step of the
+dot product loads 4 inputs and 4 weights for 16 multiply-adds, into 16 scalars that the compiler
+keeps in vector registers (the stretch loop vectorises; floats may be reassociated). Outputs cut by
+an edge go in blocks of 2 or 1, leftover channels one at a time. Each output element is summed in
+registers and written once: no column buffer, no col2im pass, no im2col, no zero padding. 1-D and
+2-D calls run the 3-D loop with unit axes.
+
+**Cost**, measured on one core (SkylakeX): the copies take about 0.5 ns an element (more for a long
+input row or a large weight, copied in tiles); each stretch ends with a reduction of the 16
+vector accumulators, about 20 ns, so the loop runs 10–25 GFLOP/s on stretches of 8–16 numbers and
+55–90 on stretches of 64–512. OpenBLAS reaches 100–150, so the loop wins where NumPy's calls and
+col2im passes cost more than its arithmetic: :func:`wins` says where, measured.
 
 Threads: the loop is compiled without numba's thread pool (no ``prange``) and releases the GIL
 (``nogil``); a call of at least :data:`THREAD_MACS` multiply-adds cuts its rows ``(n, o₁)`` into
@@ -34,6 +63,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import sys
 
 import numpy as np
@@ -41,7 +71,7 @@ import numpy as np
 from tconv.methods.gemm_tiles import THREAD_MIN, parallel
 from tconv.taps import axis_taps, tap_map
 
-__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "last_axis", "compiled"]
+__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "last_axis", "compiled", "wins"]
 
 #: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
 DTYPES = ("float32", "float64", "int64")
@@ -60,6 +90,46 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def wins(g, dtype_name: str) -> bool:
+    """Whether the compiled loop measured faster than the best NumPy arrangement for geometry ``g``.
+
+    Integers: always (NumPy multiplies integer matrices without BLAS; the loop measured 1.3–14×
+    faster on every layer timed, docs/performance.md). Floats: where NumPy's calls and col2im cost
+    more than the loop's lower arithmetic rate (module docstring), i.e. where, with ``C_in/G`` and
+    ``C/G`` the input and output channels of a group and ``Πk/Πs`` the taps per output::
+
+        macs ≤ 2¹⁶                                  a tiny call: NumPy's 5–30 calls dominate
+        or 16 ≤ C_in/G ≤ 64                         stretches long enough, BLAS not yet at its best
+           and (C_in/G)·(C/G) ≤ 2048                the weight copy small
+           and Πk/Πs ≥ 1.5                          taps overlap: NumPy pays a col2im pass
+           and (C/G ≥ 8 or macs ≤ 2¹⁷)              a thin product only when small
+
+    Fitted on float32, one thread, CPU time, on a loaded 2-core SkylakeX (OpenBLAS 0.3.30), to 35
+    layers — the grid's 7 ``small`` and 5 ``unet3d`` layers, 3 thin layers (16·64·32² → 3,
+    1·128·64² → 1, 4·256·16² → 4) and 20 random ones (``--random 20 --seed 7``): right on 32 of
+    them (compiled / best NumPy arrangement 0.52–0.93 where it says yes, 0.87–7 where it says no);
+    the layers it misses are d3-64x16 (says yes, 1.14×), r5 (16·8·1024 → 4, k16 s8: says no,
+    0.87×) and r13 (2·64·16 → 64, k3 s2: says no, 0.90×). The loop loses on ``k = s`` layers past
+    the tiny (no col2im to save: NumPy's is one product and one copy), on 128 and more input
+    channels (BLAS near its peak) and on large thin products (the copy of the input dominates).
+    float64 takes the float32 rule (not measured separately).
+
+    >>> from tconv.arguments import transpose_geometry
+    >>> wins(transpose_geometry((1, 16, 8, 8), (16, 16, 4, 4), stride=2, padding=1), "float32")
+    True
+    >>> wins(transpose_geometry((1, 256, 8, 8, 8), (256, 128, 2, 2, 2), stride=2), "float32")
+    False
+    """
+    if np.dtype(dtype_name).kind in "iu":
+        return True
+    cig, cog = g.small_channels // g.groups, g.large_channels // g.groups
+    macs = g.macs
+    if macs <= 1 << 16:
+        return True
+    overlap = g.taps / math.prod(g.stride)
+    return 16 <= cig <= 64 and cig * cog <= 2048 and overlap >= 1.5 and (cog >= 8 or macs <= 1 << 17)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,12 +159,13 @@ def output_lists(small: int, large: int, kernel: int, stride: int, dilation: int
 
 @functools.lru_cache(maxsize=1024)
 def last_axis(small: int, large: int, kernel: int, stride: int, dilation: int, begin: int):
-    """The last axis as runs: per output ``o``, in phase order, the run of input rows and of
-    (reordered) taps that land on it, as offsets in units of rows. Returns ``order`` (the outputs,
-    phase by phase), and per position ``p``: ``x0`` (first input row), ``w0`` (first tap slot of
-    :func:`last_axis_taps`), ``count`` (taps in the run) and ``pair`` (whether ``order[p + 1]`` is
-    the next output of the same phase with the same run shifted by one input row); ``step`` is the
-    input rows between consecutive taps of a run (``d' = d/gcd(s, d)``) and ``slots`` the taps kept.
+    """The last axis as runs (module docstring): per output, the run of taps that land on it and
+    their input rows. Returns ``order`` (the outputs, phase by phase, then those no tap reaches) and
+    per position ``p`` in it: ``x0`` (the run's first input row), ``w0`` (its first slot in
+    ``slots``), ``count`` (its taps, ``hi − lo``) and ``chain`` (how many outputs from ``p`` on have
+    this run shifted by 0, 1, 2, … input rows: the outputs a block may take); ``step`` (``d'``, the
+    input rows between a run's taps) and ``slots`` (the taps kept, each phase's in reverse order:
+    the weight copy's order). ``x0``, ``w0``, ``count`` unsigned (:func:`_loop`).
 
     >>> order, x0, w0, count, chain, step, slots = last_axis(2, 4, 4, 2, 1, 1)   # k4 s2 p1, 2 → 4
     >>> order.tolist(), x0.tolist(), w0.tolist(), count.tolist(), chain.tolist(), step, slots.tolist()
@@ -149,11 +220,13 @@ def _loop(
     """``out[n, G·C/G + c, o₁, o₂, o₃] = Σ_{(t₁,i₁)} Σ_{(t₂,i₂)} Σ_{run of o₃} Σ_ci w · x``, rows ``[r0, r1)``.
 
     ``x`` ``(N, G, I₁, I₂, I₃·C_in/G)``, ``w`` ``(G, k₁, k₂, C/G, K₃·C_in/G)`` (last-axis taps in the
-    order of :func:`last_axis`), ``out`` ``(N, C, O₁, O₂, O₃)``, C-contiguous; ``x0``, ``w0``,
-    ``count``, ``step`` and ``cig`` unsigned (an unsigned index needs no test for a negative one, and
-    the inner loops vectorise). A block of 2 outputs (``pair``) × 4 output channels is summed in 8
-    scalars (registers), each a dot product over the run; the remainders in blocks of 2 × 1, 1 × 4,
-    1 × 1. No array views are made in the loop (each would count a reference).
+    order of :func:`last_axis`), ``out`` ``(N, C, O₁, O₂, O₃)``, C-contiguous; with ``prepare``,
+    first copies ``xin`` ``(N, C_in, I₁, I₂, I₃)`` into ``x`` and ``win`` ``(C_in, C/G, k₁, k₂, k₃)``
+    into ``w``. Blocks of 4, 2 or 1 outputs (``chain``) × 4 or 1 output channels, each a dot product
+    over the run summed in scalars (registers). The stretch offsets are unsigned: numba tests a
+    signed index for a negative one, and with that test in it a stretch loop ran 4× slower (measured
+    alone). No array views are made in the loop either (each counts a reference): the first version,
+    which sliced and indexed signed, ran 2–5× slower on the grid's small layers.
     """
     n_img, channels, o1_size, o2_size, o3_size = out.shape
     groups, cog = w.shape[0], w.shape[3]
