@@ -111,7 +111,9 @@ def wins(g, dtype_name: str) -> bool:
     1·128·64² → 1, 4·256·16² → 4) and 20 random ones (``--random 20 --seed 7``): right on 32 of
     them (compiled / best NumPy arrangement 0.52–0.93 where it says yes, 0.87–7 where it says no);
     the layers it misses are d3-64x16 (says yes, 1.14×), r5 (16·8·1024 → 4, k16 s8: says no,
-    0.87×) and r13 (2·64·16 → 64, k3 s2: says no, 0.90×). The loop loses on ``k = s`` layers past
+    0.87×) and r13 (2·64·16 → 64, k3 s2: says no, 0.90×); a rerun: 33 of 35 (d3-64x16 1.08×). On 20
+    layers it was not fitted to (``--random 20 --seed 11``): right on 18, the worst it picks 1.02×
+    (1·16·256 → 3, k4 s2), the one it misses 0.95× (16·64·32² → 64, k4 s1). The loop loses on ``k = s`` layers past
     the tiny (no col2im to save: NumPy's is one product and one copy), on 128 and more input
     channels (BLAS near its peak) and on large thin products (the copy of the input dominates).
     float64 takes the float32 rule (not measured separately).
