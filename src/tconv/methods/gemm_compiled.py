@@ -116,7 +116,8 @@ def wins(g, dtype_name: str) -> bool:
     (1·16·256 → 3, k4 s2), the one it misses 0.95× (16·64·32² → 64, k4 s1). The loop loses on ``k = s`` layers past
     the tiny (no col2im to save: NumPy's is one product and one copy), on 128 and more input
     channels (BLAS near its peak) and on large thin products (the copy of the input dominates).
-    float64 takes the float32 rule (not measured separately).
+    float64 takes the float32 rule: checked on six grid layers (s-16x8, s-32x8b4, s-64x4, d4-32x16,
+    d3-64x16, d2-256x8: compiled / best NumPy 0.52–1.35), right on all six.
 
     >>> from tconv.arguments import transpose_geometry
     >>> wins(transpose_geometry((1, 16, 8, 8), (16, 16, 4, 4), stride=2, padding=1), "float32")
