@@ -2,8 +2,11 @@
 
 On random geometries (groups, dilation, output_padding, every padding spelling, 1-3-D, N = 1-3) in
 every dtype tconv computes in — float32, float64, int64 (exact) and float16 (computed in float32 by
-the API) — against the readable GEMM + col2im and scatter. Without numba (hidden from the import
-system) the fast path keeps its NumPy arrangements and every result stays the same.
+the API) — against the readable GEMM + col2im and scatter; on larger random geometries, which take
+every block shape of the loop (4, 2 and 1 outputs × 4 and 1 channels, runs of taps cut at the
+edges, dilation not dividing the stride), against scatter and polyphase, floats to rounding relative
+to the sum of the terms' magnitudes. Without numba (hidden from the import system) the fast path
+keeps its NumPy arrangements and every result stays the same.
 """
 
 from __future__ import annotations
@@ -39,15 +42,102 @@ def _equal(y, expected, dtype):
 @needs_numba
 @NDIMS
 @DTYPES
-@pytest.mark.parametrize("loop", ["wide", "thin"])
-def test_compiled_equals_readable_gemm_and_scatter(ndim, dtype, loop, rng, monkeypatch):
-    monkeypatch.setattr(gemm_compiled, "THIN", 1 if loop == "wide" else 1 << 30)  # every call by one loop
+def test_compiled_equals_readable_gemm_and_scatter(ndim, dtype, rng):
     for case in random_cases(4000 + ndim, 30, ndim, batches=(1, 2, 3)):
         g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
         x, w, _ = case.arrays(rng, dtype)
         y = gemm_numpy.conv_transpose(x, w, g, arrangement="compiled")
         _equal(y, readable(x, w, g), dtype)
         _equal(y, scatter(x, w, g), dtype)
+
+
+def _larger_geometry(rng, ndim):
+    """A random geometry large enough for every block of the loop: up to 12 (3-D: 6) inputs per
+    axis, 1-10 output channels per group, strides 1-3, dilations 1-3, kernels 1-5, crops, output
+    padding, 1-3 groups."""
+    groups = int(rng.integers(1, 4))
+    cig, cog = int(rng.integers(1, 7)), int(rng.integers(1, 11))
+    size = 12 if ndim < 3 else 6
+    spatial = tuple(int(v) for v in rng.integers(1, size + 1, ndim))
+    kernel = tuple(int(v) for v in rng.integers(1, 6, ndim))
+    stride = tuple(int(v) for v in rng.integers(1, 4, ndim))
+    dilation = tuple(int(v) for v in rng.integers(1, 4, ndim))
+    padding = tuple(int(rng.integers(0, d * (k - 1) + 1)) for k, d in zip(kernel, dilation))
+    op = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation))
+    x_shape = (int(rng.integers(1, 3)), groups * cig, *spatial)
+    w_shape = (groups * cig, cog, *kernel)
+    kw = dict(stride=stride, padding=padding, output_padding=op, dilation=dilation, groups=groups)
+    try:
+        g = transpose_geometry(x_shape, w_shape, **kw)
+    except tconv.TConvError:
+        return None
+    return x_shape, w_shape, kw, g
+
+
+@needs_numba
+@NDIMS
+@DTYPES
+def test_compiled_equals_scatter_and_polyphase_on_larger_geometries(ndim, dtype, rng):
+    """Floats to rounding relative to Σ|terms| (the same call on |x| and |w|): any order of summing
+    ``m`` terms errs by at most ``m·ε·Σ|terms|``, twice that between two orders; integers exactly."""
+    done = 0
+    while done < 25:
+        drawn = _larger_geometry(rng, ndim)
+        if drawn is None:
+            continue
+        x_shape, w_shape, kw, g = drawn
+        if np.issubdtype(dtype, np.integer):
+            x, w = rng.integers(-50, 51, x_shape).astype(dtype), rng.integers(-50, 51, w_shape).astype(dtype)
+        else:
+            x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+        y = gemm_numpy.conv_transpose(x, w, g, arrangement="compiled")
+        for method in ("scatter", "polyphase"):
+            expected = tconv.conv_transpose(x, w, **kw, method=method)
+            assert y.shape == expected.shape and y.dtype == expected.dtype
+            if np.issubdtype(dtype, np.integer):
+                np.testing.assert_array_equal(y, expected)
+            else:
+                magnitude = scatter(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64), g)
+                bound = 2 * (g.small_channels // g.groups) * g.taps * np.finfo(dtype).eps * magnitude
+                assert np.all(np.abs(y.astype(np.float64) - expected) <= bound + np.finfo(dtype).tiny)
+        done += 1
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kw",
+    [
+        ((2, 96, 700), (96, 3, 2), dict(stride=2)),  # a long input row: its copy in tiles of 16 rows
+        ((1, 512, 1, 1), (512, 128, 5, 5), dict(stride=2, padding=2)),  # a large weight: 16 channels at a time
+        ((2, 64, 3, 600), (64, 4, 2, 3), dict(stride=(1, 2), padding=1, groups=2)),
+    ],
+)
+def test_compiled_copies_large_inputs_and_weights_in_tiles(x_shape, w_shape, kw, rng):
+    x, w = rng.integers(-9, 10, size=x_shape), rng.integers(-9, 10, size=w_shape)
+    g = transpose_geometry(x_shape, w_shape, **kw)
+    _equal(gemm_numpy.conv_transpose(x, w, g, arrangement="compiled"), readable(x, w, g), np.int64)
+
+
+@needs_numba
+def test_last_axis_runs_are_the_pairs_of_output_lists():
+    """Each output's run (first input row, first reordered tap, count, step) lists exactly its pairs."""
+    for args in [
+        (2, 4, 4, 2, 1, 1),
+        (5, 9, 3, 2, 1, 1),
+        (7, 15, 5, 1, 3, 4),
+        (4, 13, 4, 3, 2, 2),
+        (3, 3, 1, 1, 1, 0),
+        (6, 4, 3, 2, 2, 5),
+    ]:
+        order, x0, w0, count, chain, step, slots = gemm_compiled.last_axis(*args)
+        start, tap, inp = gemm_compiled.output_lists(*args)
+        assert sorted(order.tolist()) == list(range(args[1]))
+        for p, o in enumerate(order.tolist()):
+            run = {(int(slots[w0[p] + j]), int(x0[p] + j * step)) for j in range(int(count[p]))}
+            assert run == {(int(tap[j]), int(inp[j])) for j in range(start[o], start[o + 1])}
+            if chain[p] > 1:  # the next output of the phase: the same taps, one input row on
+                q = p + 1
+                assert (count[q], w0[q], x0[q]) == (count[p], w0[p], x0[p] + 1)
 
 
 @needs_numba
