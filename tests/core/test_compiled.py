@@ -19,7 +19,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import gemm_compiled, gemm_numpy
+from tconv.methods import choice, gemm_compiled, gemm_numpy
 from tconv.methods.gemm import readable
 from tconv.methods.scatter import scatter
 from tests.geometries import random_cases
@@ -159,20 +159,29 @@ def test_compiled_with_threads_non_contiguous_input_and_no_images(rng):
 
 
 @needs_numba
-def test_integers_take_the_compiled_loop_and_floats_keep_numpy():
-    g = transpose_geometry((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1)
-    assert gemm_numpy.plan(g, "int64") == "compiled"
-    assert gemm_numpy.plan(g, "float32") == gemm_numpy.plan(g) != "compiled"
+def test_the_rule_takes_the_compiled_loop_where_it_wins():
+    tiny = transpose_geometry((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1)
+    assert gemm_numpy.plan(tiny, "int64") == gemm_numpy.plan(tiny, "float32") == "compiled"
+    assert gemm_numpy.plan(tiny) != "compiled"  # no dtype: the NumPy arrangements only
+    shallow = transpose_geometry((4, 32, 16, 16, 16), (32, 16, 4, 4, 4), stride=2, padding=1)  # d4-32x16's kind
+    assert gemm_compiled.wins(shallow, "float32") and gemm_numpy.plan(shallow, "float32") == "compiled"
+    deep = transpose_geometry((8, 256, 16, 16), (256, 128, 4, 4), stride=2, padding=1)  # BLAS near its peak
+    assert not gemm_compiled.wins(deep, "float32") and gemm_numpy.plan(deep, "float32") != "compiled"
+    assert gemm_numpy.plan(deep, "int64") == "compiled"  # integers: always
     assert "compiled" in str(tconv.plan((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1, dtype=np.int64))
 
 
 @needs_numba
 def test_float16_through_the_api_computes_in_float32(monkeypatch, rng):
-    monkeypatch.setattr(gemm_numpy, "plan", lambda g, dtype=None: "compiled")
+    compiled = choice.Choice("compiled", "measured", (("compiled", 1.0),))
+    monkeypatch.setattr(choice, "measure", lambda *args, **kwargs: compiled)  # method="measure" runs it
     x = rng.uniform(-1, 1, size=(2, 4, 5, 5)).astype(np.float16)
     w = rng.uniform(-1, 1, size=(4, 3, 3, 3)).astype(np.float16)
-    y = tconv.conv_transpose(x, w, stride=2, padding=1, method="gemm")
-    assert y.dtype == np.float16
+    ran = []
+    real = gemm_compiled.compiled
+    monkeypatch.setattr(gemm_compiled, "compiled", lambda *a: ran.append(a[0].dtype) or real(*a))
+    y = tconv.conv_transpose(x, w, stride=2, padding=1, method="measure")
+    assert y.dtype == np.float16 and ran == [np.float32]
     expected = tconv.conv_transpose(x, w, stride=2, padding=1, method="scatter")
     np.testing.assert_allclose(y.astype(np.float32), expected.astype(np.float32), rtol=2e-3, atol=2e-3)
 
@@ -189,6 +198,7 @@ def test_without_numba_everything_works_as_before(monkeypatch, rng):
 
 
 def test_import_tconv_does_not_import_numba():
-    code = "import sys, numpy as np, tconv; tconv.conv_transpose(np.ones((1, 1, 2)), np.ones((1, 1, 2))); print('numba' in sys.modules)"
+    deep = "tconv.conv_transpose(np.ones((2, 256, 8, 8)), np.ones((256, 128, 4, 4)), stride=2)"  # no loop
+    code = f"import sys, numpy as np, tconv; {deep}; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"  # a float call never needs the loop
+    assert out.strip() == "False"  # neither the import nor a call the rule keeps on NumPy imports numba

@@ -10,9 +10,11 @@ the process (cuDNN's benchmark mode, FFTW's planner). ``tconv.plan(..., measure=
 
 The rule, in order:
 
-1. **integers → ``compiled``** when numba is installed (the ``fast`` extra): NumPy multiplies
-   integer matrices without BLAS, and numba's loop (:mod:`tconv.methods.gemm_compiled`) beat every
-   NumPy arrangement on every measured integer layer.
+1. **``compiled`` where numba's fused loop wins** (:func:`tconv.methods.gemm_compiled.wins`), when
+   numba is installed (the ``fast`` extra): integers always (NumPy multiplies integer matrices
+   without BLAS); floats on a tiny call (at most 2¹⁶ multiply-adds: NumPy's 5–30 calls dominate),
+   or with 16–64 input channels per group, overlapping taps and a small weight (``C_in·C_out/G² ≤
+   1024``: the loop saves col2im's pass where BLAS is not yet at its best).
 2. **k = s, no overlap, no crop → ``reshape``**: each tap's product lands on its own output phase,
    so col2im is one strided copy per tap.
 3. **a narrow image (last input axis ≤ 8), many output channels (``C_out/G ≥ 16``) and a batch
@@ -89,8 +91,12 @@ def rule(g: Geometry, dtype: str | None = None) -> Choice:
     >>> rule(transpose_geometry((64, 100, 1, 1), (100, 512, 4, 4))).arrangement   # DCGAN's first layer
     'channels_last'
     """
-    if _integer(dtype) and dtype in gemm_compiled.DTYPES and gemm_compiled.available():
-        return Choice("compiled", "integers: numba's loop (NumPy has no BLAS for integer products)")
+    if dtype in gemm_compiled.DTYPES and gemm_compiled.wins(g, dtype) and gemm_compiled.available():
+        if _integer(dtype):
+            return Choice("compiled", "integers: numba's fused loop (NumPy has no BLAS for integer products)")
+        if g.macs <= gemm_compiled.TINY_MACS:
+            return Choice("compiled", "a tiny call: numba's one fused loop, not NumPy's 5-30 calls")
+        return Choice("compiled", "16-64 input channels, overlapping taps: numba's fused loop, no col2im pass")
     if _reshape_applies(g):
         return Choice("reshape", "k = s without overlap or crop: one strided copy per tap")
     cig, cog, per_image = g.small_channels // g.groups, g.large_channels // g.groups, math.prod(g.small)
