@@ -52,19 +52,57 @@ def test_tiled_maps_equal_the_readable_ones(ndim, budget, rng):
     assert tiled_cases > 10 if budget == 8 else tiled_cases == 0  # the tiny budget splits most of them
 
 
+@NDIMS
+def test_phases_equal_the_readable_transpose(ndim, budget, monkeypatch, rng):
+    """transpose_phases (products on shifted views of the padded input, no col2im) on random
+    geometries; with the tiny budget every tile is one image."""
+    if budget == 8:
+        monkeypatch.setattr(gemm, "PHASE_BLOCK", 8)
+    for case in random_cases(4100 + ndim, 25, ndim, batches=(1, 3)):
+        x, w, g = _operands(case, rng)
+        torch.testing.assert_close(gemm.transpose_phases(x, w, g), readable(x, w, g), rtol=1e-12, atol=1e-12)
+
+
+def test_phases_are_taken_for_shallow_overlapping_layers():
+    """The choice of :func:`gemm.phases_fit` (the measurements are in its docstring), and a layer that
+    takes it equals torch.nn's, forward and gradients."""
+    import tconv.torch as tt
+
+    def fits(shape, c_out, k, s, p):
+        return gemm.phases_fit(transpose_geometry(shape, (shape[1], c_out, k, k), stride=s, padding=p))
+
+    assert fits((4, 64, 64, 64), 32, 4, 2, 1) and fits((8, 32, 64, 64), 32, 4, 2, 1)
+    assert not fits((1, 512, 16, 16), 256, 4, 2, 1)  # a deep product
+    assert not fits((16, 512, 4, 4), 256, 4, 2, 1)  # a small image: the padding is most of it
+    assert not fits((8, 32, 64, 64), 32, 2, 2, 0)  # k = s: taps do not overlap
+    assert not fits((1, 16, 8, 8), 16, 4, 2, 1)  # a small layer
+    torch.manual_seed(0)
+    ours = tt.ConvTranspose2d(32, 32, 4, stride=2, padding=1).double()
+    theirs = torch.nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1).double()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 32, 32, 32, dtype=torch.float64, requires_grad=True)
+    assert gemm.phases_fit(transpose_geometry(x.shape, ours.weight.shape, stride=2, padding=1))
+    y = ours(x)
+    torch.testing.assert_close(y, theirs(x), rtol=1e-12, atol=1e-12)
+    gy = torch.randn_like(y)
+    grads = torch.autograd.grad(y, (x, ours.weight, ours.bias), gy)
+    for got, want in zip(grads, torch.autograd.grad(theirs(x), (x, theirs.weight, theirs.bias), gy)):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_the_workspace_is_reused_and_bounded():
     """One workspace per thread, dtype and device: reused by the next call, never over the budget."""
     g = transpose_geometry((2, 4, 6, 6), (4, 3, 3, 3), stride=2)
     x, w = torch.randn(2, 4, 6, 6), torch.randn(4, 3, 3, 3)
     first = gemm.transpose(x, w, g)
-    kept = gemm._LOCAL.buffers[(torch.float32, x.device)]
+    kept = gemm._LOCAL.buffers[(torch.float32, x.device, 0)]
     assert kept.numel() * kept.element_size() <= gemm.BUDGET
     second = gemm.transpose(x, w, g)  # the same buffer again: the earlier result is not touched
-    assert gemm._LOCAL.buffers[(torch.float32, x.device)].data_ptr() == kept.data_ptr()
+    assert gemm._LOCAL.buffers[(torch.float32, x.device, 0)].data_ptr() == kept.data_ptr()
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     assert first.data_ptr() != kept.data_ptr() and second.data_ptr() != kept.data_ptr()
     big = gemm._workspace(gemm.BUDGET // 4 + 1, x)  # over the budget: fresh, and not kept
-    assert gemm._LOCAL.buffers[(torch.float32, x.device)].data_ptr() == kept.data_ptr()
+    assert gemm._LOCAL.buffers[(torch.float32, x.device, 0)].data_ptr() == kept.data_ptr()
     assert big.data_ptr() != kept.data_ptr()
 
 
