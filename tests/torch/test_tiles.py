@@ -90,6 +90,18 @@ def test_phases_are_taken_for_shallow_overlapping_layers():
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("deep", [1, 10**6], ids=["untransposed", "transposed"])
+def test_the_weight_product_either_way_round(deep, monkeypatch, rng):
+    """adjoints accumulates the weight's gradient as ``x · colsᵀ`` or as ``cols · xᵀ`` (by ``DEEP``)."""
+    monkeypatch.setattr(gemm, "DEEP", deep)
+    for case in random_cases(4200, 20, 2, batches=(1, 3)):
+        x, w, g = _operands(case, rng)
+        gy = torch.randn((x.shape[0], g.large_channels, *g.large), dtype=torch.float64)
+        grad_x, grad_w = gemm.adjoints(gy, w, x, g.adjoint())
+        torch.testing.assert_close(grad_w, kernels.weight_correlation(x, gy, g, "direct"), rtol=1e-12, atol=1e-12)
+        assert grad_w.is_contiguous() or grad_w.numel() == 0
+
+
 def test_the_workspace_is_reused_and_bounded():
     """One workspace per thread, dtype and device: reused by the next call, never over the budget."""
     g = transpose_geometry((2, 4, 6, 6), (4, 3, 3, 3), stride=2)

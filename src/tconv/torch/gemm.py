@@ -47,6 +47,8 @@ BUDGET = 16 * 2**20
 #: Bytes of one phase's accumulator in :func:`transpose_phases` (a tile of images): measured best
 #: at 4 MiB on the weak U-Net layers (1 thread; 0.5–16 MiB tried), where it stays in a core's cache.
 PHASE_BLOCK = 4 * 2**20
+#: Small-side channels per group from which :func:`adjoints` takes the weight's product untransposed.
+DEEP = 64
 _LOCAL = threading.local()
 
 
@@ -250,13 +252,20 @@ def adjoints(
 
     Per tile (images ``n0:n1``, large-side channels ``c0:c1`` of every group):
     ``x_grad[n0:n1] += w[:, tile] · cols`` and ``w_grad[:, tile] += x[n0:n1] · colsᵀ``.
+
+    With fewer than :data:`DEEP` small-side channels per group the weight's product is taken
+    transposed, ``w_gradᵀ[:, tile] += cols · x[n0:n1]ᵀ``: the same sums, but the product's long side
+    is ``C_l/G·Πk`` rather than ``C_s/G``, which BLAS runs faster (measured, 1 thread: 112 against
+    85 GFLOP/s for 32 channels, ``(512 × 16384) @ (16384 × 32)``; equal at 64).
     """
     n, groups, taps = y.shape[0], g.groups, g.taps
     cs, cl, p = g.small_channels // groups, g.large_channels // groups, math.prod(g.small)
     yg = y.reshape(n, groups, cl, *g.large)
     w = None if weight is None else weight.reshape(groups, cs, cl * taps)  # (G, cs, cl·Πk)
     gx = None if weight is None else torch.zeros((groups, cs, n, p), dtype=y.dtype, device=y.device)
-    gw = None if x is None else torch.zeros((groups, cs, cl * taps), dtype=y.dtype, device=y.device)
+    flip = cs < DEEP  # w_grad accumulated transposed: (G, cl·Πk, cs)
+    gw_shape = (groups, cl * taps, cs) if flip else (groups, cs, cl * taps)
+    gw = None if x is None else torch.zeros(gw_shape, dtype=y.dtype, device=y.device)
     folded = (-1, -1)
     for n0, n1, c0, c1 in _tiles(g, n, y.element_size()):
         m, c = n1 - n0, c1 - c0
@@ -267,7 +276,12 @@ def adjoints(
             if folded != (n0, n1):  # the images' small side, batch folded: (G, cs, m·Πi)
                 xs = x[n0:n1].reshape(m, groups, cs, p).permute(1, 2, 0, 3).reshape(groups, cs, m * p)
                 folded = (n0, n1)
-            gw[:, :, c0 * taps : c1 * taps] += xs @ cols.mT
+            if flip:
+                gw[:, c0 * taps : c1 * taps] += cols @ xs.mT
+            else:
+                gw[:, :, c0 * taps : c1 * taps] += xs @ cols.mT
+    if gw is not None and flip:
+        gw = gw.mT.contiguous()  # (G, cs, cl·Πk), a small copy
     return (
         None if gx is None else gx.permute(2, 0, 1, 3).reshape(n, g.small_channels, *g.small),
         None if gw is None else gw.reshape(g.weight_shape),
