@@ -63,7 +63,22 @@ def test_phases_equal_the_readable_transpose(ndim, budget, monkeypatch, rng):
         torch.testing.assert_close(gemm.transpose_phases(x, w, g), readable(x, w, g), rtol=1e-12, atol=1e-12)
 
 
-def test_phases_are_taken_for_shallow_overlapping_layers():
+@NDIMS
+def test_adjoint_phases_equal_the_direct_convolutions(ndim, budget, rng):
+    """adjoints_phases (products on shifted views of the large side's phases, no im2col) on random
+    geometries; with the tiny budget every tile is one image."""
+    for case in random_cases(4300 + ndim, 25, ndim, batches=(1, 3)):
+        x, w, g = _operands(case, rng)
+        gy = torch.randn((x.shape[0], g.large_channels, *g.large), dtype=torch.float64)
+        grad_x, grad_w = gemm.adjoints_phases(gy, w, x, g.adjoint())
+        torch.testing.assert_close(grad_x, kernels.conv(gy, w, None, g, "direct"), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad_w, kernels.weight_correlation(x, gy, g, "direct"), rtol=1e-12, atol=1e-12)
+        only_x, none = gemm.adjoints_phases(gy, w, None, g.adjoint())
+        torch.testing.assert_close(only_x, grad_x, rtol=1e-12, atol=1e-12)
+        assert none is None
+
+
+def test_phases_are_taken_for_shallow_layers():
     """The choice of :func:`gemm.phases_fit` (the measurements are in its docstring), and a layer that
     takes it equals torch.nn's, forward and gradients."""
     import tconv.torch as tt
@@ -74,14 +89,16 @@ def test_phases_are_taken_for_shallow_overlapping_layers():
     assert fits((4, 64, 64, 64), 32, 4, 2, 1) and fits((8, 32, 64, 64), 32, 4, 2, 1)
     assert not fits((1, 512, 16, 16), 256, 4, 2, 1)  # a deep product
     assert not fits((16, 512, 4, 4), 256, 4, 2, 1)  # a small image: the padding is most of it
-    assert not fits((8, 32, 64, 64), 32, 2, 2, 0)  # k = s: taps do not overlap
+    assert fits((8, 32, 64, 64), 32, 2, 2, 0)  # k = s too
+    assert not fits((16, 64, 32, 32), 3, 4, 2, 1)  # a thin product: an RGB head
     assert not fits((1, 16, 8, 8), 16, 4, 2, 1)  # a small layer
     torch.manual_seed(0)
     ours = tt.ConvTranspose2d(32, 32, 4, stride=2, padding=1).double()
     theirs = torch.nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1).double()
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(2, 32, 32, 32, dtype=torch.float64, requires_grad=True)
-    assert gemm.phases_fit(transpose_geometry(x.shape, ours.weight.shape, stride=2, padding=1))
+    g = transpose_geometry(x.shape, ours.weight.shape, stride=2, padding=1)
+    assert gemm.phases_fit(g) and gemm.adjoints_phases_fit(g.adjoint())
     y = ours(x)
     torch.testing.assert_close(y, theirs(x), rtol=1e-12, atol=1e-12)
     gy = torch.randn_like(y)

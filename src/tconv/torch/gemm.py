@@ -19,11 +19,13 @@ col2im adds each tap's slice straight into the cropped output (the slices of
 method's): no canvas and no crop copy. The results equal the
 readable versions' (tested on random geometries against torch.nn and the core).
 
-Where the taps overlap and the product is shallow (few small-side channels), col2im is the larger
-part of ``transpose`` — ``Πk`` read-modify-writes of the output, strided by ``s``, for one product
-whose depth is only ``C_s`` — and :func:`transpose` takes :func:`transpose_phases` instead: each
+Where the product is shallow (few small-side channels), col2im is the larger part of
+``transpose`` — ``Πk`` read-modify-writes of the output, strided by ``s``, for one product whose
+depth is only ``C_s`` — and :func:`transpose` takes :func:`transpose_phases` instead: each
 output phase is a stride-1 correlation of the small side, computed as products on shifted views of
 one zero-padded copy of it, with no column buffer and no col2im (:func:`phases_fit` says when).
+The two adjoints likewise (:func:`adjoints_phases`, where :func:`adjoints_phases_fit`): each tap's
+products read shifted views of the large side's phases, copied once, instead of a column buffer.
 """
 
 from __future__ import annotations
@@ -40,7 +42,18 @@ from tconv.methods.gemm_numpy import tap_slices
 from tconv.methods.gemm_tiles import tiles
 from tconv.taps import tap_map
 
-__all__ = ["transpose", "transpose_phases", "phases_fit", "conv", "weight_correlation", "adjoints", "columns", "BUDGET"]
+__all__ = [
+    "transpose",
+    "transpose_phases",
+    "phases_fit",
+    "conv",
+    "weight_correlation",
+    "adjoints",
+    "adjoints_phases",
+    "adjoints_phases_fit",
+    "columns",
+    "BUDGET",
+]
 
 #: Bytes of column buffer per tile, and of the workspace kept per thread, dtype and device.
 BUDGET = 16 * 2**20
@@ -123,23 +136,29 @@ def _phase_grid(g: Geometry):
     return axes, pads, grid, strides, reach
 
 
-def phases_fit(g: Geometry) -> bool:
-    """Whether :func:`transpose` takes :func:`transpose_phases`: taps overlap (some phase has two
-    or more), the product is shallow (``C_s/G ≤ 128``) but not thin (``C_l/G ≥ 16``), the padded
-    grid adds at most 45 % to the input, and the layer has 20 M multiply-adds or more.
+def _flat_tap(taps, kernel) -> int:
+    """The row-major flat index of one tap per axis: the weight's own order."""
+    j = 0
+    for t, size in zip(taps, kernel):
+        j = j * size + t.t
+    return j
 
-    Measured (1 thread, forward alone, the grid's and 20 random layers): phases took 0.53–0.92 of
-    the col2im form's time on every such layer — the U-Net k4 s2 and k3 s2 layers with 32–128
-    channels most of all — and 1.0–5× on deep products (``C_s ≥ 256``: one deep product is at
-    BLAS's peak and col2im is a small part), on small images (a 4×4 image pads to 6×6) and on
-    small layers (Python's per-product cost)."""
+
+def phases_fit(g: Geometry) -> bool:
+    """Whether :func:`transpose` takes :func:`transpose_phases`: the product is shallow
+    (``C_s/G ≤ 128``) but not thin (``C_l/G ≥ 16``), the padded grid adds at most 45 % to the
+    input, and the layer has 20 M multiply-adds or more.
+
+    Measured (1 thread, forward alone, the grid's layers and 20 random ones, every layer of 20 M
+    multiply-adds or more): phases took 0.56–0.85 of the col2im form's time on every such layer with
+    overlapping taps (the U-Net k4 s2 and k3 s2 layers with 32–128 channels, 3-D k3 and k4, 1-D k4
+    s2), 0.67–1.06 where ``k = s``, and 1.0–10× on deep products (``C_s ≥ 256``: one deep product
+    runs at BLAS's peak and col2im is a small part of it), on small images (a 4×4 image pads to
+    6×6), on thin products (``C_l = 3``) and, below 20 M multiply-adds, Python's cost per product."""
     if g.macs < 20_000_000:
         return False
     cs, cl = g.small_channels // g.groups, g.large_channels // g.groups
-    if not (cs <= 128 and cl >= 16):
-        return False
-    axes = tap_map(g)
-    if any(not ax.taps for ax in axes) or all(len(ph.taps) < 2 for ax in axes for ph in ax.phases):
+    if not (cs <= 128 and cl >= 16) or any(not ax.taps for ax in tap_map(g)):
         return False
     _, _, grid, _, _ = _phase_grid(g)
     return math.prod(grid) <= 1.45 * math.prod(g.small)
@@ -181,9 +200,11 @@ def transpose_phases(x: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torc
     cell, item = math.prod(grid), x.element_size()
     covered = all(ax.covered for ax in axes)
     out = (torch.empty if covered else torch.zeros)((n, groups, cl, *g.large), dtype=x.dtype, device=x.device)
-    w = weight.reshape(groups, cs, cl, *g.kernel)
+    # (Πk, G, cl, cs): each tap's matrix dense, as BLAS takes it without a copy (one small copy here)
+    w = weight.reshape(groups, cs, cl, g.taps).permute(3, 0, 2, 1).contiguous()
     xg = x.reshape(n, groups, cs, *g.small)
-    m = max(1, min(n, PHASE_BLOCK // (groups * cl * cell * item), BUDGET // (groups * cs * cell * item)))
+    # images per tile: the accumulator within PHASE_BLOCK, the padded input (and its reach) within BUDGET
+    m = max(1, min(n, PHASE_BLOCK // (groups * cl * cell * item), (BUDGET // (groups * cs * item) - reach) // cell))
     inside = (..., *(slice(p, p + i) for p, i in zip(pads, g.small)))
     every = slice(None)
     for n0 in range(0, n, m):
@@ -195,12 +216,13 @@ def transpose_phases(x: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torc
         for phase in itertools.product(*(ax.phases for ax in axes)):
             for k, taps in enumerate(itertools.product(*(ph.taps for ph in phase))):
                 shift = sum((p - t.shift) * st for p, t, st in zip(pads, taps, strides))
-                wt = w[(every, every, every, *(t.t for t in taps))].mT  # (G, cl, cs)
-                view = padded[:, :, shift : shift + cols]
-                if k == 0:
-                    torch.matmul(wt, view, out=acc)
-                else:
-                    acc.baddbmm_(wt, view)
+                j = _flat_tap(taps, g.kernel)
+                for group in range(groups):  # 2-D products: a batched one copies the shifted view
+                    view = padded[group, :, shift : shift + cols]
+                    if k == 0:
+                        torch.mm(w[j, group], view, out=acc[group])
+                    else:
+                        acc[group].addmm_(w[j, group], view)
             result = acc.view(groups, cl, n1 - n0, *grid)[(..., *(slice(0, ph.size) for ph in phase))]
             dst = (slice(n0, n1), every, every, *(slice(ph.phase, None, ax.stride) for ph, ax in zip(phase, axes)))
             out[dst] = result.permute(2, 0, 1, *range(3, 3 + nd))
@@ -243,6 +265,134 @@ def columns(large: torch.Tensor, g: Geometry) -> torch.Tensor:
     return _im2col(large.reshape(n, g.groups, g.large_channels // g.groups, *g.large), g)
 
 
+def _adjoint_grid(g: Geometry):
+    """The zero-padded grid of :func:`adjoints_phases`: per axis the padding ``P`` before each phase of
+    the large side and the grid's size ``H``, the flat strides and the largest flat shift.
+
+    Tap ``t`` (shift ``q₀``) reads, for the input position ``i``, phase position ``q = i + q₀``;
+    stored at ``a = q + P``, ``P = max(0, −min q₀)``, that is ``a = i + (q₀ + P)`` with
+    ``q₀ + P ≥ 0``. ``H = P + max(max_r Q_r, I + max q₀)`` holds every phase position and every
+    ``a`` read, so positions ``q`` outside ``[0, Q_r)`` read the grid's zeros."""
+    axes = tap_map(g)
+    pads = tuple(max(0, -min(t.shift for t in ax.taps)) for ax in axes)
+    grid = tuple(
+        p + max(max(ph.size for ph in ax.phases), ax.small + max(t.shift for t in ax.taps)) for p, ax in zip(pads, axes)
+    )
+    strides = tuple(math.prod(grid[a + 1 :]) for a in range(len(grid)))
+    reach = sum((p + max(t.shift for t in ax.taps)) * st for p, ax, st in zip(pads, axes, strides))
+    return axes, pads, grid, strides, reach
+
+
+def adjoints_phases_fit(g: Geometry) -> bool:
+    """Whether :func:`adjoints` takes :func:`adjoints_phases`: 16–128 small-side and at least 16
+    large-side channels per group, every phase read by four taps or more on average
+    (``Πk ≥ 4·Πs``: im2col would write four times the large side or more), a padded grid at most
+    15 % larger than the small side, and 20 M multiply-adds or more.
+
+    Measured (1 thread, both gradients, against the column buffer's :func:`adjoints`): 0.84–0.97
+    on the grid's k4 s2 U-Net layers with 32–128 channels; 1.05–1.6 where phases read fewer taps
+    (k3 s2: 9 taps for 4 phases, k2 s2, 1-D k4 s2), where the grid pads more (3-D, 16×16 images)
+    or where the product is deep — there the copies of the phases, of the padded input and of the
+    gradient out of its grid cost more than im2col saves."""
+    if g.macs < 20_000_000:
+        return False
+    cs, cl = g.small_channels // g.groups, g.large_channels // g.groups
+    if not (16 <= cs <= 128 and cl >= 16) or g.taps < 4 * math.prod(g.stride):
+        return False
+    if any(not ax.taps for ax in tap_map(g)):
+        return False
+    _, _, grid, _, _ = _adjoint_grid(g)
+    return math.prod(grid) <= 1.15 * math.prod(g.small)
+
+
+def adjoints_phases(
+    y: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor | None, g: Geometry
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """:func:`adjoints` with no column buffer: each tap's products read shifted views of the large
+    side's phases.
+
+    Tap ``t`` reads ``y[i·s + t·d − b] = y_r[i + q₀]``, position ``i + q₀`` of phase ``r`` (the
+    tap map of :mod:`tconv.taps`), so
+
+        x_grad[cs, i]      = Σ_t Σ_{cl} w[cs, cl, t] · y_r[cl, i + q₀]           (a stride-1 correlation per phase)
+        w_grad[cs, cl, t]  = Σ_{n, i}  x[cs, n, i] · y_r[cl, n, i + q₀]
+
+    Each phase of ``y`` is copied once (every ``s``-th element) into a zero-padded grid shared with
+    ``x`` (:func:`_adjoint_grid`); flattened with the batch, ``i + q₀`` is then the column of ``i``
+    plus one shift ``Δ_t`` for every column, so both sums are products on column-shifted views:
+
+        X_grad[G, cs, :]   += w_t[G, cs, cl] @ Y_r[G, cl, Δ_t : Δ_t + M]
+        W_grad_t[G, cs, cl] += X[G, cs, :M] @ Y_r[G, cl, Δ_t : Δ_t + M]ᵀ
+
+    with ``X`` the zero-padded ``x`` (its zeros cancel the columns that are no input position).
+    im2col wrote ``Πk/Πs`` times the large side and both products read it back; here the large
+    side is copied once and the products' operands (``C_s/G`` and ``C_l/G`` rows) stay in cache
+    across the taps: BLAS ran these shallow per-tap products at 106–163 GFLOP/s on one core, the
+    column buffer's at 62–106 (``(C_s × C_l·Πk) @ (C_l·Πk × N)`` with ``C_s = 32 … 64``).
+    """
+    n, groups, nd = y.shape[0], g.groups, g.ndim
+    if any(not ax.taps for ax in tap_map(g)):  # every tap in the crop on some axis: both gradients zero
+        return (
+            None if weight is None else torch.zeros((n, g.small_channels, *g.small), dtype=y.dtype, device=y.device),
+            None if x is None else torch.zeros(g.weight_shape, dtype=y.dtype, device=y.device),
+        )
+    axes, pads, grid, strides, reach = _adjoint_grid(g)
+    cs, cl = g.small_channels // groups, g.large_channels // groups
+    cell, item = math.prod(grid), y.element_size()
+    phases = list(itertools.product(*(ax.phases for ax in axes)))
+    yg = y.reshape(n, groups, cl, *g.large)
+    # (Πk, G, cs, cl): each tap's matrix dense, as BLAS takes it without a copy
+    w = None if weight is None else weight.reshape(groups, cs, cl, g.taps).permute(3, 0, 1, 2).contiguous()
+    # images per tile: the phases (and their reach), the padded input and the accumulator each within BUDGET
+    rows = groups * len(phases) * cl
+    m = max(1, min(n, (BUDGET // (rows * item) - reach) // cell, BUDGET // (groups * cs * cell * item)))
+    gx = None if w is None else torch.empty((n, groups, cs, *g.small), dtype=y.dtype, device=y.device)
+    gw = None if x is None else torch.zeros((g.taps, groups, cs, cl), dtype=y.dtype, device=y.device)
+    inside = (..., *(slice(0, i) for i in g.small))
+    every = slice(None)
+    for n0 in range(0, n, m):
+        n1 = min(n, n0 + m)
+        cols = (n1 - n0) * cell
+        ys = _workspace(len(phases) * groups * cl * (cols + reach), y, 0).view(len(phases), groups, cl, cols + reach)
+        ys.zero_()
+        src = yg[n0:n1].permute(1, 2, 0, *range(3, 3 + nd))  # (G, cl, m, *o)
+        for k, phase in enumerate(phases):
+            ys[k, :, :, :cols].view(groups, cl, n1 - n0, *grid)[
+                (..., *(slice(p, p + ph.size) for p, ph in zip(pads, phase)))
+            ] = src[(every, every, every, *(slice(ph.phase, None, ax.stride) for ph, ax in zip(phase, axes)))]
+        if gw is not None and x is not None:
+            xs = _workspace(groups * cs * cols, y, 1).view(groups, cs, cols).zero_()
+            xs.view(groups, cs, n1 - n0, *grid)[inside] = (
+                x[n0:n1].reshape(n1 - n0, groups, cs, *g.small).permute(1, 2, 0, *range(3, 3 + nd))
+            )
+        if gx is not None:
+            acc = _workspace(groups * cs * cols, y, 2).view(groups, cs, cols)
+        first = True
+        for k, phase in enumerate(phases):
+            for taps in itertools.product(*(ph.taps for ph in phase)):
+                shift = sum((p + t.shift) * st for p, t, st in zip(pads, taps, strides))
+                j = _flat_tap(taps, g.kernel)
+                for group in range(groups):  # 2-D products: a batched one copies the shifted view
+                    view = ys[k, group, :, shift : shift + cols]
+                    if gx is not None and w is not None:
+                        if first:
+                            torch.mm(w[j, group], view, out=acc[group])
+                        else:
+                            acc[group].addmm_(w[j, group], view)
+                    if gw is not None:
+                        gw[j, group].addmm_(xs[group], view.mT)
+                first = False
+        if gx is not None:
+            if first:  # no tap reaches the output: the gradient is zero
+                gx[n0:n1] = 0
+            else:
+                gx[n0:n1] = acc.view(groups, cs, n1 - n0, *grid)[inside].permute(2, 0, 1, *range(3, 3 + nd))
+    return (
+        None if gx is None else gx.reshape(n, g.small_channels, *g.small),
+        None if gw is None else gw.permute(1, 2, 3, 0).reshape(g.weight_shape),
+    )
+
+
 def adjoints(
     y: torch.Tensor, weight: torch.Tensor | None, x: torch.Tensor | None, g: Geometry
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -250,7 +400,8 @@ def adjoints(
     convolution whose output's gradient is ``y`` — from one im2col per tile; the first is computed
     only with a ``weight``, the second only with an ``x``.
 
-    Per tile (images ``n0:n1``, large-side channels ``c0:c1`` of every group):
+    :func:`adjoints_phases` instead where :func:`adjoints_phases_fit` says so. Otherwise, per tile
+    (images ``n0:n1``, large-side channels ``c0:c1`` of every group):
     ``x_grad[n0:n1] += w[:, tile] · cols`` and ``w_grad[:, tile] += x[n0:n1] · colsᵀ``.
 
     With fewer than :data:`DEEP` small-side channels per group the weight's product is taken
@@ -258,6 +409,8 @@ def adjoints(
     is ``C_l/G·Πk`` rather than ``C_s/G``, which BLAS runs faster (measured, 1 thread: 112 against
     85 GFLOP/s for 32 channels, ``(512 × 16384) @ (16384 × 32)``; equal at 64).
     """
+    if adjoints_phases_fit(g):
+        return adjoints_phases(y, weight, x, g)
     n, groups, taps = y.shape[0], g.groups, g.taps
     cs, cl, p = g.small_channels // groups, g.large_channels // groups, math.prod(g.small)
     yg = y.reshape(n, groups, cl, *g.large)
