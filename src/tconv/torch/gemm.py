@@ -60,6 +60,10 @@ BUDGET = 16 * 2**20
 #: Bytes of one phase's accumulator in :func:`transpose_phases` (a tile of images): measured best
 #: at 4 MiB on the weak U-Net layers (1 thread; 0.5–16 MiB tried), where it stays in a core's cache.
 PHASE_BLOCK = 4 * 2**20
+#: Fewest input positions (batch × Πi, the products' columns) for the phase forms: below it each
+#: of their ``Πk`` products is too short to pay for its call (1-D k25 s4 on 200 samples: 25 products
+#: of 200 columns, 1.5× the column buffer's time in the training step).
+MIN_COLUMNS = 2048
 #: Small-side channels per group from which :func:`adjoints` takes the weight's product untransposed.
 DEEP = 64
 _LOCAL = threading.local()
@@ -147,7 +151,8 @@ def _flat_tap(taps, kernel) -> int:
 def phases_fit(g: Geometry) -> bool:
     """Whether :func:`transpose` takes :func:`transpose_phases`: the product is shallow
     (``C_s/G ≤ 128``) but not thin (``C_l/G ≥ 16``), the padded grid adds at most 45 % to the
-    input, and the layer has 20 M multiply-adds or more.
+    input, the layer has 20 M multiply-adds or more and the batch's input positions number at
+    least :data:`MIN_COLUMNS`.
 
     Measured (1 thread, forward alone, the grid's layers and 20 random ones, every layer of 20 M
     multiply-adds or more): phases took 0.56–0.85 of the col2im form's time on every such layer with
@@ -155,7 +160,7 @@ def phases_fit(g: Geometry) -> bool:
     s2), 0.67–1.06 where ``k = s``, and 1.0–10× on deep products (``C_s ≥ 256``: one deep product
     runs at BLAS's peak and col2im is a small part of it), on small images (a 4×4 image pads to
     6×6), on thin products (``C_l = 3``) and, below 20 M multiply-adds, Python's cost per product."""
-    if g.macs < 20_000_000:
+    if g.macs < 20_000_000 or (g.batch or 1) * math.prod(g.small) < MIN_COLUMNS:
         return False
     cs, cl = g.small_channels // g.groups, g.large_channels // g.groups
     if not (cs <= 128 and cl >= 16) or any(not ax.taps for ax in tap_map(g)):
@@ -314,14 +319,15 @@ def adjoints_phases_fit(g: Geometry) -> bool:
     """Whether :func:`adjoints` takes :func:`adjoints_phases`: 16–128 small-side and at least 16
     large-side channels per group, every phase read by four taps or more on average
     (``Πk ≥ 4·Πs``: im2col would write four times the large side or more), a padded grid at most
-    15 % larger than the small side, and 20 M multiply-adds or more.
+    15 % larger than the small side, 20 M multiply-adds or more and :data:`MIN_COLUMNS` input
+    positions or more.
 
     Measured (1 thread, both gradients, against the column buffer's :func:`adjoints`): 0.84–0.97
     on the grid's k4 s2 U-Net layers with 32–128 channels; 1.05–1.6 where phases read fewer taps
     (k3 s2: 9 taps for 4 phases, k2 s2, 1-D k4 s2), where the grid pads more (3-D, 16×16 images)
     or where the product is deep — there the copies of the phases, of the padded input and of the
     gradient out of its grid cost more than im2col saves."""
-    if g.macs < 20_000_000:
+    if g.macs < 20_000_000 or (g.batch or 1) * math.prod(g.small) < MIN_COLUMNS:
         return False
     cs, cl = g.small_channels // g.groups, g.large_channels // g.groups
     if not (16 <= cs <= 128 and cl >= 16) or g.taps < 4 * math.prod(g.stride):
