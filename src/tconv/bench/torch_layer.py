@@ -1,6 +1,7 @@
 """``tconv bench --torch-layer``: tconv's torch layer against torch.nn's, forward + backward, side by side.
 
-For each layer (by default :data:`tconv.examples.LAYERS`) a ``torch.nn.ConvTranspose{n}d`` and
+For each layer (by default :data:`tconv.examples.LAYERS`; ``tconv bench --torch-layer`` also takes
+``--grid``, ``--grid --random N --seed S`` and ``--layer``, the tables of :mod:`tconv.bench.layers`) a ``torch.nn.ConvTranspose{n}d`` and
 tconv's layer with the same weights (:meth:`~tconv.torch.ConvTranspose2d.from_torch`) run one
 training step's worth of work — ``y = layer(x)``, then ``y.backward(gy)`` for the gradients of input,
 weight and bias. Both run once untimed (warm-up and a check that they agree), then are timed in
@@ -166,13 +167,17 @@ def run(
     return results
 
 
-def table(results: list[TorchLayerResult], repeat: int, threads: int, quick: bool = False) -> str:
+def table(
+    results: list[TorchLayerResult], repeat: int, threads: int, quick: bool = False, cpu_time: bool = False
+) -> str:
     """The results as a Markdown table and the geometric means (a smoke run prints no ratios)."""
     import torch
 
+    clock = "; CPU time" if cpu_time else ""
     lines = [
         f"tconv.torch vs torch.nn, forward + backward (grads of input, weight, bias), float32, CPU, "
-        f"{threads} threads, torch {torch.__version__}, {platform.machine()}; best of {repeat} interleaved blocks",
+        f"{threads} threads, torch {torch.__version__}, {platform.machine()}; best of {repeat} interleaved blocks"
+        f"{clock}",
         "",
         "| layer | input | torch.nn ms | forward × | backward × | total × | noise | note |",
         "|---|---|---:|---:|---:|---:|---:|---|",

@@ -3,6 +3,7 @@
     tconv bench --grid --plot out/grid.png           # the grid of docs/performance.md
     tconv bench --scaling --plot out/scaling.png     # time against batch, channels, size, threads
     tconv bench --torch-layer                        # the torch layer's forward + backward vs torch.nn
+    tconv bench --torch-layer --grid --random 20 --seed 7 --threads 1 --cpu-time   # ... on random layers
     tconv bench --quick                              # a smoke run: prints no ratios
     tconv bench --grid --random 20 --seed 7          # 20 layers drawn from realistic ranges
     tconv bench --grid --only s-16x8 --arrangement compiled --arrangement phases   # arrangements side by side
@@ -92,11 +93,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--plot", metavar="OUT.png", help="also draw the results there (needs matplotlib), e.g. out/grid.png"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    which.add_argument(
+    p.add_argument(
         "--torch-layer",
         action="store_true",
         help="time tconv.torch's layer against torch.nn instead (forward + backward; the layers of "
-        "tconv.examples.LAYERS, or --only NAME)",
+        "tconv.examples.LAYERS by default, or of --grid, --grid --random N, --layer, --only NAME)",
     )
     p.set_defaults(run=run)
     return p
@@ -135,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         raise TConvError(f"--threads must be at least 1; got {args.threads}")
     if args.cpu_time and args.threads != 1:
         raise TConvError(f"--cpu-time measures one thread: give --threads 1 (got {args.threads})")
+    if args.torch_layer and args.scaling:
+        raise TConvError("--torch-layer and --scaling are two different benchmarks: give one")
     if args.random is not None and not args.grid:
         raise TConvError("--random draws layers for --grid: give --grid too")
     if args.repeat < 1:
@@ -190,14 +193,9 @@ def _torch_layer(args: argparse.Namespace, repeat: int) -> int:
         raise TConvError(needs_torch("--torch-layer"))
     from tconv.bench import torch_layer
 
-    if args.layer:
-        chosen = [layers.parse_layer(t) for t in args.layer]
-    elif args.quick:
-        chosen = torch_layer.QUICK_LAYERS
-    else:
-        chosen = [l for l in LAYERS if not args.only or l.name in args.only]
-        if not chosen:
-            raise TConvError(f"--only {args.only} matches no layer of {[l.name for l in LAYERS]}")
+    # the same tables as the NumPy bench (LAYERS, --grid, --grid --random N --seed S, --layer), but
+    # the torch layer's own tiny shapes for --quick
+    chosen = torch_layer.QUICK_LAYERS if args.quick and not args.layer else _layers(args)
     results = torch_layer.run(
         chosen,
         repeat=repeat,
@@ -206,5 +204,5 @@ def _torch_layer(args: argparse.Namespace, repeat: int) -> int:
         block_s=0.0 if args.quick else 0.1,
         cpu_time=args.cpu_time,
     )
-    print(torch_layer.table(results, repeat, args.threads, quick=args.quick))
+    print(torch_layer.table(results, repeat, args.threads, quick=args.quick, cpu_time=args.cpu_time))
     return 0
