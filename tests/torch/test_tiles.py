@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tconv.arguments import transpose_geometry  # noqa: E402
+from tconv.methods import gemm_compiled, gemm_numpy  # noqa: E402
 from tconv.methods.gemm import readable  # noqa: E402
 from tconv.torch import gemm, kernels, phases, workspace  # noqa: E402
 from tests.geometries import random_cases  # noqa: E402
@@ -24,6 +25,7 @@ NDIMS = pytest.mark.parametrize("ndim", [1, 2, 3], ids=["1d", "2d", "3d"])
 
 @pytest.fixture(params=["one tile", "tiny tiles"])
 def budget(request, monkeypatch):
+    monkeypatch.setattr(gemm, "NUMPY_MACS", -1)  # the torch path itself, however small the call
     if request.param == "tiny tiles":  # the column-buffer forms' tiles, and the phase forms'
         monkeypatch.setattr(gemm, "BUDGET", 8)
         monkeypatch.setattr(phases, "BUDGET", 8)
@@ -120,8 +122,9 @@ def test_the_weight_product_either_way_round(deep, monkeypatch, rng):
         assert grad_w.is_contiguous() or grad_w.numel() == 0
 
 
-def test_the_workspace_is_reused_and_bounded():
+def test_the_workspace_is_reused_and_bounded(monkeypatch):
     """One workspace per thread, dtype and device: reused by the next call, never over the budget."""
+    monkeypatch.setattr(gemm, "NUMPY_MACS", -1)  # the torch path, not numba's loop
     g = transpose_geometry((2, 4, 6, 6), (4, 3, 3, 3), stride=2)
     x, w = torch.randn(2, 4, 6, 6), torch.randn(4, 3, 3, 3)
     first = gemm.transpose(x, w, g)
@@ -157,3 +160,25 @@ def test_backward_takes_both_gradients_from_one_im2col(create_graph, budget, mon
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     fused = [c for c in spy.call_args_list if c.args[1] is not None and c.args[2] is not None]
     assert len(fused) == (0 if create_graph else 1)
+
+
+@pytest.mark.skipif(not gemm_compiled.available(), reason="numba is not installed (the fast extra)")
+def test_small_cpu_calls_run_numbas_loop_through_numpy_views(monkeypatch):
+    """A small float CPU call whose NumPy rule takes numba's loop runs that loop on NumPy views of the
+    tensors, and gives torch.nn's result; a call the rule keeps on NumPy stays on the torch path."""
+    ran = []
+    real = gemm_compiled.compiled
+    monkeypatch.setattr(gemm_compiled, "compiled", lambda *a: ran.append(a[0].shape) or real(*a))
+    x = torch.randn(2, 16, 6, 6, dtype=torch.float64)
+    w = torch.randn(16, 8, 4, 4, dtype=torch.float64)
+    g = transpose_geometry(x.shape, w.shape, stride=2, padding=1)
+    assert gemm_numpy.plan(g, "float64") == "compiled" and g.macs <= gemm.NUMPY_MACS
+    y = gemm.transpose(x, w, g)
+    torch.testing.assert_close(
+        y, torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1), rtol=1e-12, atol=1e-12
+    )
+    assert ran == [(2, 16, 6, 6)]
+    deep = transpose_geometry((4, 256, 4, 4), (256, 8, 2, 2), stride=2)  # k = s, 256 channels: NumPy's reshape
+    assert gemm_numpy.plan(deep, "float64") != "compiled" and deep.macs <= gemm.NUMPY_MACS
+    gemm.transpose(torch.randn(4, 256, 4, 4, dtype=torch.float64), torch.randn(256, 8, 2, 2, dtype=torch.float64), deep)
+    assert len(ran) == 1

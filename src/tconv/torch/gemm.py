@@ -36,6 +36,7 @@ import torch
 
 from tconv.arrays import window
 from tconv.geometry import Geometry
+from tconv.methods import gemm_numpy
 from tconv.methods.gemm_numpy import tap_slices
 from tconv.methods.gemm_tiles import tiles
 from tconv.torch.phases import adjoints_phases, adjoints_phases_fit, phases_fit, transpose_phases
@@ -45,6 +46,13 @@ __all__ = ["transpose", "conv", "weight_correlation", "adjoints", "columns", "BU
 
 #: Small-side channels per group from which :func:`adjoints` takes the weight's product untransposed.
 DEEP = 64
+#: On CPU, float32/float64 calls of at most this many multiply-adds go to numba's fused loop where
+#: the NumPy rule takes it (:func:`tconv.methods.gemm_compiled.wins`), through NumPy views of the
+#: tensors: at this size the ``Πk`` tap slices are the call, and a torch indexing step costs several
+#: times a NumPy one. Measured, 1 thread, forward alone: s-16x8 38 against 227 µs, s-3d-16x4 29
+#: against 156 µs; larger calls measured mixed. Only numba's loop: NumPy's other arrangements run
+#: NumPy's BLAS, whose threads then spin beside torch's (measured: a training step up to 2× slower).
+NUMPY_MACS = 1 << 22
 
 
 def _tiles(g: Geometry, n: int, item: int):
@@ -55,13 +63,18 @@ def _tiles(g: Geometry, n: int, item: int):
 
 def transpose(x: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torch.Tensor:
     """``y = T_w x``: per tile one product ``(c·Πk × C_s/G) @ (C_s/G × m·Πi)`` per group, then col2im
-    into the cropped output — or :func:`transpose_phases` where :func:`phases_fit` says so.
+    into the cropped output — or :func:`transpose_phases` where :func:`phases_fit` says so, or, for a
+    small CPU call, numba's fused loop where the NumPy rule takes it (:data:`NUMPY_MACS`).
 
     >>> from tconv.arguments import transpose_geometry
     >>> x = torch.tensor([[[1., 2.]]]); w = torch.tensor([[[1., 10., 100.]]])
     >>> transpose(x, w, transpose_geometry(x.shape, w.shape, stride=2))
     tensor([[[  1.,  10., 102.,  20., 200.]]])
     """
+    if g.macs <= NUMPY_MACS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+        xn, wn = x.detach().numpy(), weight.detach().numpy()
+        if gemm_numpy.plan(g, xn.dtype) == "compiled":
+            return torch.from_numpy(gemm_numpy.conv_transpose(xn, wn, g, arrangement="compiled"))
     if phases_fit(g):
         return transpose_phases(x, weight, g)
     n, groups, taps, nd = x.shape[0], g.groups, g.taps, g.ndim
