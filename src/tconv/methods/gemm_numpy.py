@@ -115,7 +115,7 @@ def plan(g, dtype=None) -> str:
     :func:`tconv.methods.choice.rule` (``tconv.plan`` shows it and why).
 
     >>> from tconv.arguments import transpose_geometry
-    >>> plan(transpose_geometry((1, 1, 4), (1, 1, 2), stride=2), "float64")
+    >>> plan(transpose_geometry((1, 1, 4), (1, 1, 2), stride=2))   # no dtype: NumPy's arrangements only
     'reshape'
     """
     return choice.rule(g, None if dtype is None else np.dtype(dtype).name).arrangement
