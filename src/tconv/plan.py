@@ -2,8 +2,9 @@
 
 Like opt_einsum's ``PathInfo``, the plan is the seam between checking and computing: the
 geometry, the method ``auto`` picks and why, the NumPy fast path's arrangement and why (its rule,
-or with ``measure=True`` the arrangements' measured times), the work in multiply-adds, the memory the call needs and the memory guard's verdict. :func:`tconv.conv_transpose`
-makes one for every call and refuses, before allocating, a call whose plan does not fit.
+or with ``measure=True`` the arrangements' measured times), the work in multiply-adds, the memory
+the call needs and the memory guard's verdict. :func:`tconv.conv_transpose` makes one for every
+call and refuses, before allocating, a call whose plan does not fit.
 
 >>> p = plan((8, 16, 32, 32), (16, 8, 4, 4), stride=2, padding=1)
 >>> p.method, p.output_shape, p.fits
@@ -13,7 +14,7 @@ conv_transpose: (8, 16, 32, 32) -> (8, 8, 64, 64), weight (16, 8, 4, 4), groups 
   axis 0: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
   axis 1: i=32 k=4 s=2 d=1 k_eff=4 F=(i-1)*s+k_eff=66 crop b=1 e=1 -> o=64
 method:        gemm (auto: gemm: the one method with a fast path)
-arrangement:   channels_first (NumPy fast path, rule: one product per tile, then col2im phase by phase)
+arrangement:   ... (NumPy fast path, rule: ...)
 multiply-adds: 16,777,216 (16.8 M)
 output:        1,048,576 bytes (float32)
 workspace:     ... bytes at most

@@ -280,3 +280,26 @@ def test_bench_with_method_measure_reports_the_measured_arrangement(capsys):
     assert row.rstrip(" |").split("|")[-1].strip() in choice.candidates(
         transpose_geometry((1, 4, 6, 6), (4, 4, 4, 4), stride=2, padding=1), "float32"
     )
+
+
+def test_no_numba_hides_the_compiled_arrangement_for_the_run(capsys):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tconv.cli.main import main; "
+        "code = main(['bench', '--quick', '--no-peers', '--no-progress', '--no-numba', '--layer', '1,4,6,6:4:4:2:1']); "
+        "from tconv.methods import gemm_compiled; print('available', gemm_compiled.available()); sys.exit(code)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "numba is not installed or hidden (--no-numba)" in out and "available False" in out
+    row = next(line for line in out.splitlines() if line.startswith("| 1x4x6x6"))
+    assert "compiled" not in row
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed (the fast extra)")
+def test_the_report_says_how_the_compiled_loop_first_ran(capsys):
+    assert tconv_main(["bench", "--quick", "--no-peers", "--no-progress", "--layer", "1,4,6,6:4:4:2:1"]) == 0
+    out = capsys.readouterr().out
+    assert "the compiled arrangement is available" in out and "Its first call took " in out
+    assert "numba's disk cache" in out

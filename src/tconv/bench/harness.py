@@ -40,13 +40,13 @@ import numpy as np
 
 from tconv import api
 from tconv.arguments import transpose_geometry
-from tconv.bench.machine import blas_info, installed_version, reset_hwm, rss_hwm, version
+from tconv.bench.machine import blas_info, installed_version, numba_first_call, reset_hwm, rss_hwm, version
 from tconv.bench.peers import onnxruntime_call, optional, torch_call
 from tconv.bench.report import Machine, Report, Row, Timing, make_row, summarise
 from tconv.errors import TConvError
 from tconv.examples import LEARNER, Layer
 from tconv.geometry import Geometry
-from tconv.methods import choice, gemm_numpy
+from tconv.methods import choice, gemm_compiled, gemm_numpy
 from tconv.plan import plan_geometry
 
 __all__ = ["run", "LIBRARIES"]
@@ -269,6 +269,7 @@ def run(
     clock = time.process_time if cpu_time else time.perf_counter
     pause = pause_s if threads > 1 and not quick else 0.0
     rng = np.random.default_rng(seed)
+    first_call = numba_first_call(np.dtype(dtype).name)  # before any tconv call compiles the loop
     with blas_threads(threads) as limited:
         cases = _prepare(layers, method, peers, threads, rng, tuple(arrangements), dtype)
         a = np.random.default_rng(1).standard_normal((peak_size, peak_size), dtype=np.float32)
@@ -306,7 +307,8 @@ def run(
         blas=blas,
         blas_threads_limited=limited,
         openblas_env={k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
-        numba=installed_version("numba"),
+        numba=installed_version("numba") if gemm_compiled.available() else None,
+        numba_first_call=first_call,
     )
     return Report(
         machine=machine,

@@ -55,3 +55,23 @@ def installed_version(name: str) -> str | None:
 def version(name: str) -> Any:
     module = optional(name)
     return getattr(module, "__version__", None) if module is not None else None
+
+
+def numba_first_call(dtype: str) -> tuple[float, bool, str] | None:
+    """The compiled loop's first call in this process on a tiny ``dtype`` array: its seconds (numba's
+    import, then compiling the loop or loading it from numba's disk cache), whether it was loaded
+    from that cache, and the cache's folder; None without numba, or for a dtype the loop lacks."""
+    import time
+
+    import numpy as np
+
+    from tconv.arguments import transpose_geometry
+    from tconv.methods import gemm_compiled
+
+    if dtype not in gemm_compiled.DTYPES or not gemm_compiled.available():
+        return None
+    x, w = np.ones((1, 1, 2), dtype=dtype), np.ones((1, 1, 2), dtype=dtype)
+    start = time.perf_counter()
+    gemm_compiled.compiled(x, w, np.empty((1, 1, 4), dtype=dtype), transpose_geometry(x.shape, w.shape, stride=2))
+    seconds, stats = time.perf_counter() - start, gemm_compiled._kernel().stats
+    return seconds, not stats.cache_misses, stats.cache_path

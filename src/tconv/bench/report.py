@@ -115,6 +115,7 @@ class Machine:
     blas_threads_limited: bool
     openblas_env: dict[str, str] = field(default_factory=dict)
     numba: str | None = None  # its version when installed: the compiled arrangement is available
+    numba_first_call: tuple[float, bool, str] | None = None  # seconds, from numba's disk cache, its folder
 
 
 @dataclass
@@ -199,6 +200,14 @@ def _mib(v: int | None) -> str:
     return "n/a" if v is None else f"{v / 2**20:.1f}"
 
 
+def _first_call(first: tuple[float, bool, str] | None) -> str:
+    if first is None:
+        return ""
+    seconds, cached, folder = first
+    how = "loaded from numba's disk cache" if cached else "compiled, then written to numba's disk cache"
+    return f" Its first call took {seconds:.2f} s ({how}, {folder})."
+
+
 def table(report: Report) -> str:
     """The results as a Markdown table, then the summary (a smoke run says so and rates nothing)."""
     head = ["layer", "class", "input → output", "k/s/p", "GFLOP", "tconv ms", "torch ms", "ort ms", "noise"]
@@ -252,10 +261,11 @@ def table(report: Report) -> str:
     lines.append(
         f"Arrays {report.dtype}. "
         + (
-            f"numba {m.numba}: the compiled arrangement is available; tconv's plan uses it for integer calls"
-            + (" (this run's)." if report.dtype.startswith(("int", "uint")) else f", not for {report.dtype}.")
+            f"numba {m.numba}: the compiled arrangement is available; the rule takes it where "
+            "tconv.methods.gemm_compiled.wins says (integers, small calls, shallow overlapping layers)."
+            + _first_call(m.numba_first_call)
             if m.numba
-            else "numba is not installed: no compiled arrangement (the fast extra installs it)."
+            else "numba is not installed or hidden (--no-numba): no compiled arrangement (the fast extra installs it)."
         )
     )
     lines += _arrangement_lines(report)

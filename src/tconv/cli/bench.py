@@ -94,6 +94,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument(
+        "--no-numba",
+        action="store_true",
+        help="time as if numba were not installed (no compiled arrangement): tconv without the fast extra",
+    )
+    p.add_argument(
         "--torch-layer",
         action="store_true",
         help="time tconv.torch's layer against torch.nn instead (forward + backward; the layers of "
@@ -144,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         raise TConvError(f"--repeat must be at least 1; got {args.repeat}")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise TConvError("--plot needs matplotlib (pip install 'tconv[plot]')")
+    if args.no_numba:  # this process only: the CLI's own, hiding numba as an absent install would
+        if sys.modules.get("numba") is not None:
+            raise TConvError("--no-numba: numba is already imported in this process")
+        sys.modules["numba"] = None  # type: ignore[assignment]
     repeat = 1 if args.quick else args.repeat
     progress = not args.no_progress and sys.stderr.isatty()
     if args.torch_layer:
