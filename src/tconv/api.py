@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tconv import backends, methods, padding_modes
 from tconv.arguments import Padding, conv_geometry, transpose_geometry
 from tconv.arrays import (
@@ -75,7 +77,8 @@ def _geometry(cached, build, *args, **kwargs) -> Geometry:
     Any other argument (a float, a bool, a NumPy integer, a list) is checked afresh every time, so
     whether a call is accepted never depends on the calls before it.
     """
-    if _plain(args) and _plain(tuple(kwargs.values())):
+    # the two shapes come from arrays (tuples of ints): only the caller's own arguments are checked
+    if _plain(args[2:]) and _plain(tuple(kwargs.values())):
         return cached(*args, **kwargs)
     return build(*args, **kwargs)
 
@@ -86,10 +89,19 @@ def _prepare(x, weight, bias):
     return namespace(x, weight, bias), x, weight, bias
 
 
+def _astype(xp, a, dtype):
+    """``xp.astype(a, dtype, copy=False)``; NumPy's own method for a NumPy array (a small call's µs)."""
+    return a.astype(dtype, copy=False) if type(a) is np.ndarray else xp.astype(a, dtype, copy=False)
+
+
+def _integral(xp, dtype) -> bool:
+    return dtype.kind in "iu" if isinstance(dtype, np.dtype) else xp.isdtype(dtype, "integral")
+
+
 def _finish(xp, y, bias, g: Geometry, result_dtype):
     if bias is not None:  # y is a fresh array made by the method: add in place (JAX: `+=` makes a new array)
-        y += xp.reshape(xp.astype(bias, y.dtype, copy=False), (-1, *(1,) * g.ndim))
-    y = xp.astype(y, result_dtype, copy=False)
+        y += xp.reshape(_astype(xp, bias, y.dtype), (-1, *(1,) * g.ndim))
+    y = _astype(xp, y, result_dtype)
     return y[0, ...] if g.batch is None else y
 
 
@@ -190,15 +202,15 @@ def conv_transpose(
     plan = plan_geometry(g, method, compute, numpy=type(x).__module__ == "numpy", padding_mode=padding_mode)
     plan.check()
     computed, folded = plan.computed, padding_mode != "zeros"
-    if xp.isdtype(compute, "integral"):
+    if _integral(xp, compute):
         folds = math.prod(1 + b + e for b, e in padding_modes.mode_pairs(g)) if folded else 1
         check_integer_range(xp, "conv_transpose", computed.max_terms, x, weight, bias, folds)
     # copy=False: a float32 call computes on the caller's arrays (the methods never write to them).
-    xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
+    xb = _astype(xp, x if g.batch is not None else x[None, ...], compute)
     if xb.shape[0] == 0:
         y = xp.zeros((0, g.large_channels, *computed.large), dtype=compute, device=device_of(x))
     else:
-        y = methods.run(plan.method, xb, xp.astype(weight, compute, copy=False), computed, plan.arrangement)
+        y = methods.run(plan.method, xb, _astype(xp, weight, compute), computed, plan.arrangement)
     if folded:
         y = padding_modes.fold(y, g, padding_mode)
     return _finish(xp, y, bias, g, result)
@@ -273,14 +285,14 @@ def conv(
         bias_shape=None if bias is None else bias.shape,
     )
     compute, result = compute_dtype(xp, x, weight, bias)
-    if xp.isdtype(compute, "integral"):
+    if _integral(xp, compute):
         check_integer_range(xp, "conv", g.max_terms, x, weight, bias)
     check_memory(
         f"conv to shape {g.output_shape}",
         2 * prod(g.output_shape) + prod(g.input_shape),
         itemsize(xp, compute),
     )
-    xb = xp.astype(x if g.batch is not None else x[None, ...], compute, copy=False)
+    xb = _astype(xp, x if g.batch is not None else x[None, ...], compute)
     start = tuple(-b for b in g.begin)  # left padding b: output 0 reads x from −b (zeros outside x)
     if padding_mode != "zeros":  # fill the padding by the mode instead, then read from its start
         pairs = padding_modes.mode_pairs(g)
@@ -288,7 +300,7 @@ def conv(
         xb, start = padding_modes.pad(xb, pairs, padding_mode), (0,) * g.ndim
     y = correlate(
         xb,
-        xp.astype(weight, compute, copy=False),
+        _astype(xp, weight, compute),
         stride=g.stride,
         dilation=g.dilation,
         groups=g.groups,

@@ -247,11 +247,11 @@ def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
     array([[[  1,  10, 102,  20, 200]]])
     """
     n = x.shape[0]
-    xs, ws, xls, wls, ys, lists, slots = _layout(g)
+    xs, ws, xls, wls, ys, lists, slots, small_call = _layout(g)
     xin, win = np.ascontiguousarray(x).reshape(n, *xs), np.ascontiguousarray(weight).reshape(ws)
     xl, wl = np.empty((n, *xls), dtype=x.dtype), np.empty(wls, dtype=x.dtype)
     args, kernel, zero, rows = (xl, wl, out.reshape(n, *ys), *lists), _kernel(), out.dtype.type(0), n * ys[1]
-    if g.macs < THREAD_MACS:
+    if small_call:
         kernel(xin, win, slots, True, *args, 0, rows, zero)
     else:  # disjoint blocks of rows on tconv's threads (the loop runs without the GIL)
         kernel(xin, win, slots, True, *args, 0, 0, zero)
@@ -261,7 +261,8 @@ def compiled(x: np.ndarray, weight: np.ndarray, out: np.ndarray, g) -> None:
 @functools.lru_cache(maxsize=256)
 def _layout(g):
     """Per geometry (cached): the 3-D shapes of the input, the weight, their copies and the output
-    (without ``N``), the pair lists of the first two axes and the runs of the last (:func:`last_axis`)."""
+    (without ``N``), the pair lists of the first two axes and the runs of the last (:func:`last_axis`),
+    and whether the call runs on one thread (:data:`THREAD_MACS`)."""
     groups, nd = g.groups, g.ndim
     cig, cog = g.small_channels // groups, g.large_channels // groups
     pad = 3 - nd  # leading unit axes
@@ -282,4 +283,5 @@ def _layout(g):
         (g.large_channels, *large),
         (*lists[0], *lists[1], order, x0, w0, count, chain, step, cig),
         slots,
+        g.macs < THREAD_MACS,  # one thread
     )

@@ -83,6 +83,7 @@ __all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE
 #: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
 #: than 32 MiB ones, 4 MiB ones slower (the matrix products get too thin).
 WORKSPACE_BYTES = 8 * 2**20
+_COMPILED_DTYPES = tuple(np.dtype(d) for d in gemm_compiled.DTYPES)
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,7 +137,7 @@ def conv_transpose(
     """
     how = plan(g, x.dtype) if arrangement is None else arrangement
     if how == "compiled":
-        if x.dtype == weight.dtype and x.dtype.name in gemm_compiled.DTYPES:
+        if x.dtype == weight.dtype and x.dtype in _COMPILED_DTYPES:
             y = np.empty((x.shape[0], g.large_channels, *g.large), dtype=x.dtype)
             if x.shape[0]:
                 gemm_compiled.compiled(x, weight, y, g)
