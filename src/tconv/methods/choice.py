@@ -13,7 +13,7 @@ The rule, in order:
 1. **``compiled`` where numba's fused loop wins** (:func:`tconv.methods.gemm_compiled.wins`), when
    numba is installed (the ``fast`` extra): integers always (NumPy multiplies integer matrices
    without BLAS); floats on a tiny call (at most 2¹⁶ multiply-adds: NumPy's 5–30 calls dominate),
-   or with 16–64 input channels per group, overlapping taps and a small weight (``C_in·C_out/G² ≤
+   or with 8–64 input channels per group, overlapping taps and a small weight (``C_in·C_out/G² ≤
    1024``: the loop saves col2im's pass where BLAS is not yet at its best).
 2. **k = s, no overlap, no crop → ``reshape``**: each tap's product lands on its own output phase,
    so col2im is one strided copy per tap.
@@ -96,7 +96,7 @@ def rule(g: Geometry, dtype: str | None = None) -> Choice:
             return Choice("compiled", "integers: numba's fused loop (NumPy has no BLAS for integer products)")
         if g.macs <= gemm_compiled.TINY_MACS:
             return Choice("compiled", "a tiny call: numba's one fused loop, not NumPy's 5-30 calls")
-        return Choice("compiled", "16-64 input channels, overlapping taps: numba's fused loop, no col2im pass")
+        return Choice("compiled", "8-64 input channels, overlapping taps: numba's fused loop, no col2im pass")
     if _reshape_applies(g):
         return Choice("reshape", "k = s without overlap or crop: one strided copy per tap")
     cig, cog, per_image = g.small_channels // g.groups, g.large_channels // g.groups, math.prod(g.small)
