@@ -257,3 +257,22 @@ def test_empty_batch():
     assert y.shape == (0, 1, 6)
     y.sum().backward()
     assert x.grad.shape == x.shape and torch.equal(w.grad, torch.zeros_like(w))
+
+
+def test_an_eager_forward_on_plain_tensors_skips_only_the_operators_dispatch(monkeypatch):
+    """Eagerly, on plain tensors, the forward runs the operator's own body (its dispatch costs a small
+    call most of its time), and gives torch.nn's result; so does a call under vmap, whichever route
+    it takes (tests/torch/test_transforms.py has the transforms one by one)."""
+    from tconv.torch import ops
+
+    direct = []
+    body = ops.transpose_body
+    monkeypatch.setattr(ops, "transpose_body", lambda *a: direct.append(1) or body(*a))
+    layer = tt.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+    theirs.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(layer(x), theirs(x))
+    assert len(direct) == 1
+    batched = torch.func.vmap(layer)(x[:, None])  # a batch of batches
+    torch.testing.assert_close(batched[:, 0], theirs(x))

@@ -122,6 +122,9 @@ def _shared_columns(large, kernel, tail, both_needed: bool):
 # Whether a tensor is a torch.func wrapper (inside vmap, grad or jvp): no public API says so. A torch
 # without this function never takes the fused backward: the differentiable maps are right for any tensor.
 _functorch_wrapped = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
+# How many TorchDispatchModes are active (a FlopCounter, a profiler's mode): again no public API; a
+# torch without it always runs the forward through the registered operator.
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", None)
 
 
 def _plain(*tensors) -> bool:
@@ -231,6 +234,14 @@ class ConvTranspose(torch.autograd.Function):
 
     @staticmethod
     def forward(x, weight, bias, tail):
+        # eager, plain tensors, and no dispatch mode watching (a FlopCounter, a profiler's mode must
+        # see tconv's operator): the operator's body, without the dispatch (ops.transpose_body)
+        if (
+            _dispatch_modes is not None
+            and not _dispatch_modes()
+            and _plain(x, weight, *(() if bias is None else (bias,)))
+        ):
+            return ops.transpose_body(x, weight, bias, tail)
         return ops.conv_transpose(x, weight, bias, *tail.args())
 
     @staticmethod

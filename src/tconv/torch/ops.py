@@ -126,8 +126,15 @@ def conv_transpose(
     conv_method: str,
 ) -> Tensor:
     """``y = T_w x + b`` by the core's ``method``."""
-    g = _transposed(x.shape, weight.shape, stride, dilation, begin, end, groups)
-    return _own(kernels.transpose(x, weight, bias, g, method), x, weight, bias)
+    return transpose_body(x, weight, bias, Tail.of(stride, dilation, begin, end, groups, method, conv_method))
+
+
+def transpose_body(x: Tensor, weight: Tensor, bias: Tensor | None, tail: Tail) -> Tensor:
+    """:func:`conv_transpose`'s computation, which the eager route also calls directly on plain
+    tensors (:class:`tconv.torch.autograd.ConvTranspose`): the registered operator's dispatch costs
+    about 70 µs a call (measured on a 1×16×8² → 16 layer: 178 against 108 µs), the whole of a small call."""
+    g = _transposed(x.shape, weight.shape, *tail.geometry())
+    return _own(kernels.transpose(x, weight, bias, g, tail.method), x, weight, bias)
 
 
 @conv_transpose.register_fake
