@@ -57,9 +57,6 @@ class Plan:
         The method that will run (``auto`` resolved).
     reason
         Why: ``"given"``, or the rule ``auto`` applied.
-    arrangement
-        For ``gemm`` on NumPy arrays, the fast path's layout (one of
-        :data:`tconv.methods.choice.ARRANGEMENTS`); ``None`` otherwise.
     choice
         Why that arrangement (:class:`tconv.methods.choice.Choice`): the rule that applied, or with
         ``measure=True`` the measured seconds of every arrangement that applies, fastest first;
@@ -77,12 +74,17 @@ class Plan:
     padding_mode: str
     method: str
     reason: str
-    arrangement: str | None
     choice: choice.Choice | None
     dtype: str
     itemsize: int
     output_bytes: int
     workspace_bytes: int
+
+    @property
+    def arrangement(self) -> str | None:
+        """For ``gemm`` on NumPy arrays, the fast path's layout (one of
+        :data:`tconv.methods.choice.ARRANGEMENTS`), as :attr:`choice` says; ``None`` otherwise."""
+        return None if self.choice is None else self.choice.arrangement
 
     @property
     def limit(self) -> MemoryLimit:
@@ -198,7 +200,7 @@ def plan_geometry(
             return measured
         measured.check()  # before the trial calls allocate
         timed = choice.measure(measured.computed, dtype_name, gemm_numpy.conv_transpose)
-        return replace(measured, arrangement=timed.arrangement, choice=timed)
+        return replace(measured, choice=timed)
     try:  # cached: a layer calls with the same geometry again and again, and a plan is immutable
         return _cached_plan(g, method, dtype_name, itemsize, numpy, padding_mode)
     except TypeError:  # an unhashable padding_mode: _plan refuses it
@@ -242,7 +244,6 @@ def _plan(g: Geometry, method: str, dtype_name: str, itemsize: int, numpy: bool,
         padding_mode=padding_mode,
         method=name,
         reason=reason,
-        arrangement=None if rule is None else rule.arrangement,
         choice=rule,
         dtype=dtype_name,
         itemsize=itemsize,

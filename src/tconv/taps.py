@@ -29,7 +29,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Tap", "PhaseTaps", "AxisTaps", "axis_taps", "tap_map"]
+__all__ = ["Tap", "PhaseTaps", "AxisTaps", "axis_taps", "tap_map", "flat_index"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,15 @@ def tap_map(g) -> tuple[AxisTaps, ...]:
         axis_taps(i, o, k, s, d, b)
         for i, o, k, s, d, b in zip(g.small, g.large, g.kernel, g.stride, g.dilation, g.begin)
     )
+
+
+def flat_index(taps, kernel: tuple[int, ...]) -> int:
+    """The row-major flat index of one tap per axis (:class:`Tap`), the weight's own order of ``*k``.
+
+    >>> flat_index((Tap(1, 0, 0, 0, 1), Tap(2, 0, 0, 0, 1)), (3, 4))   # (1, 2) of 3×4
+    6
+    """
+    j = 0
+    for tap, k in zip(taps, kernel):
+        j = j * k + tap.t
+    return j

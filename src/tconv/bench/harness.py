@@ -98,7 +98,7 @@ def _prepare(
         case = Case(layer, g, x, w)
         case.calls["tconv"] = lambda x=x, w=w, kw=kw: api.conv_transpose(x, w, method=method, **kw)
         for how in arrangements:  # the fast path's arrangements, each forced, timed beside the rest
-            if how not in _arrangements(g, np.dtype(dtype).name):
+            if how not in choice.candidates(g, np.dtype(dtype).name):
                 case.missing[f"tconv:{how}"] = "n/a"
             else:
                 case.calls[f"tconv:{how}"] = lambda x=x, w=w, g=g, how=how: gemm_numpy.conv_transpose(
@@ -120,11 +120,6 @@ def _prepare(
                     case.calls[name] = call
         cases.append(case)
     return cases
-
-
-def _arrangements(g: Geometry, dtype: str) -> tuple[str, ...]:
-    """The arrangements that apply to ``g`` and ``dtype`` (``compiled`` where numba is installed)."""
-    return choice.candidates(g, dtype)
 
 
 def _as_numpy(y) -> np.ndarray:

@@ -48,15 +48,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tconv.geometry import Geometry
-from tconv.methods import gemm_compiled
+from tconv.methods import gemm_compiled, gemm_tiles
 
 __all__ = ["ARRANGEMENTS", "Choice", "rule", "candidates", "measure", "forget", "best_time"]
 
 #: Every arrangement of the NumPy fast path (:mod:`tconv.methods.gemm_numpy`).
 ARRANGEMENTS = ("reshape", "channels_first", "channels_last", "separable", "phases", "compiled")
-#: Bytes of one column tile: as :data:`tconv.methods.gemm_numpy.WORKSPACE_BYTES` (``separable`` is
-#: offered only where the whole column buffer is one tile).
-_TILE = 8 * 2**20
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ def candidates(g: Geometry, dtype: str | None = None) -> tuple[str, ...]:
     output, ``separable`` only where the column buffer is one tile, ``compiled`` only with numba and a
     dtype it is compiled for."""
     item = np.dtype(dtype).itemsize if dtype is not None else 4
-    one_tile = (g.batch or 1) * g.large_channels * g.taps * math.prod(g.small) * item <= _TILE
+    one_tile = (g.batch or 1) * g.large_channels * g.taps * math.prod(g.small) * item <= gemm_tiles.WORKSPACE_BYTES
     compiled = dtype is not None and dtype in gemm_compiled.DTYPES and gemm_compiled.available()
     allowed = {"reshape": _reshape_applies(g), "separable": one_tile, "compiled": compiled}
     return tuple(a for a in ARRANGEMENTS if allowed.get(a, True))
@@ -148,7 +145,6 @@ def measure(g: Geometry, dtype: str, run: Callable[..., object], repeat: int = 3
     The caller checks that the call fits in memory first (:meth:`tconv.Plan.check`): each candidate
     allocates what the call does.
     """
-    from tconv.methods import gemm_tiles
     from tconv.resources import get_num_threads
 
     key = (g, np.dtype(dtype).name, get_num_threads(), gemm_tiles.blas_single_threaded())

@@ -67,6 +67,7 @@ import numpy as np
 
 from tconv.methods import choice, gemm_compiled, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
+from tconv.methods.gemm_tiles import WORKSPACE_BYTES
 from tconv.methods.gemm_tiles import blocks as _blocks
 from tconv.methods.gemm_tiles import buffer as _buffer
 from tconv.methods.gemm_tiles import matmul as _matmul
@@ -75,14 +76,10 @@ from tconv.methods.gemm_tiles import run_split as _run_split
 from tconv.methods.gemm_tiles import split as _split
 from tconv.methods.gemm_tiles import tiles as _tiles
 from tconv.resources import set_num_threads
-from tconv.taps import tap_map
+from tconv.taps import flat_index, tap_map
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
-#: Largest column-buffer block (bytes), the tile size: a quarter of a 32 MiB L3 cache, so that col2im
-#: reads the block back from cache. Measured on the diffusion layers: 8–16 MiB blocks 10 % faster
-#: than 32 MiB ones, 4 MiB ones slower (the matrix products get too thin).
-WORKSPACE_BYTES = 8 * 2**20
 _COMPILED_DTYPES = tuple(np.dtype(d) for d in gemm_compiled.DTYPES)
 
 
@@ -94,14 +91,15 @@ def tap_slices(g):
     ``s``-th output from ``(lo + q₀)·s + r``; taps wholly in the crop are not in the map. ``j`` is the
     row-major flat tap index, the weight's own order.
     """
-    per_axis = [[(tap.t, slice(tap.lo, tap.hi), ax.output_slice(tap)) for tap in ax.taps] for ax in tap_map(g)]
-    out = []
-    for combo in itertools.product(*per_axis):
-        j = 0
-        for (t, _, _), k in zip(combo, g.kernel):
-            j = j * k + t  # row-major flat tap index, the weight's own order
-        out.append((j, tuple(c[1] for c in combo), tuple(c[2] for c in combo)))
-    return tuple(out)
+    axes = tap_map(g)
+    return tuple(
+        (
+            flat_index(combo, g.kernel),
+            tuple(slice(tap.lo, tap.hi) for tap in combo),
+            tuple(ax.output_slice(tap) for ax, tap in zip(axes, combo)),
+        )
+        for combo in itertools.product(*(ax.taps for ax in axes))
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -258,11 +256,12 @@ def _phases(g):
     for combo in itertools.product(*(ax.phases for ax in tap_map(g))):
         taps = []
         for tq in itertools.product(*(p.taps for p in combo)):
-            j = 0
-            for tap, k in zip(tq, g.kernel):
-                j = j * k + tap.t
             taps.append(
-                (j, tuple(slice(t.lo, t.hi) for t in tq), tuple(slice(t.lo + t.shift, t.hi + t.shift) for t in tq))
+                (
+                    flat_index(tq, g.kernel),
+                    tuple(slice(t.lo, t.hi) for t in tq),
+                    tuple(slice(t.lo + t.shift, t.hi + t.shift) for t in tq),
+                )
             )
         # a tap covering the whole phase first: col2im then starts from a copy of it, not from zeros
         taps.sort(key=lambda tap: -math.prod(d.stop - d.start for d in tap[2]))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tconv.methods.gemm_tiles import blocks as row_blocks
-from tconv.taps import tap_map
+from tconv.taps import flat_index, tap_map
 
 __all__ = ["PhasePlan", "phase_plan", "phases"]
 
@@ -87,10 +87,7 @@ def phase_plan(g) -> PhasePlan:
     for combo in itertools.product(*(ax.phases for ax in axes)):
         taps, starts = [], []
         for tq in itertools.product(*(p.taps for p in combo)):
-            j = 0
-            for tap, k in zip(tq, g.kernel):
-                j = j * k + tap.t
-            taps.append(j)
+            taps.append(flat_index(tq, g.kernel))
             starts.append(tuple(pad[0] - tap.shift for tap, pad in zip(tq, pads)))
         phases.append(
             Phase(

@@ -16,7 +16,7 @@ import math
 import torch
 
 from tconv.geometry import Geometry
-from tconv.taps import tap_map
+from tconv.taps import flat_index, tap_map
 from tconv.torch.workspace import BUDGET, workspace
 
 __all__ = ["transpose_phases", "phases_fit", "adjoints_phases", "adjoints_phases_fit", "PHASE_BLOCK", "MIN_COLUMNS"]
@@ -46,14 +46,6 @@ def _phase_grid(g: Geometry):
     strides = tuple(math.prod(grid[a + 1 :]) for a in range(len(grid)))
     reach = sum((p - min(t.shift for t in ax.taps)) * st for p, ax, st in zip(pads, axes, strides))
     return axes, pads, grid, strides, reach
-
-
-def _flat_tap(taps, kernel) -> int:
-    """The row-major flat index of one tap per axis: the weight's own order."""
-    j = 0
-    for t, size in zip(taps, kernel):
-        j = j * size + t.t
-    return j
 
 
 def phases_fit(g: Geometry) -> bool:
@@ -129,7 +121,7 @@ def transpose_phases(x: torch.Tensor, weight: torch.Tensor, g: Geometry) -> torc
         for phase in itertools.product(*(ax.phases for ax in axes)):
             for k, taps in enumerate(itertools.product(*(ph.taps for ph in phase))):
                 shift = sum((p - t.shift) * st for p, t, st in zip(pads, taps, strides))
-                j = _flat_tap(taps, g.kernel)
+                j = flat_index(taps, g.kernel)
                 for group in range(groups):  # 2-D products: a batched one copies the shifted view
                     view = padded[group, :, shift : shift + cols]
                     if k == 0:
@@ -249,7 +241,7 @@ def adjoints_phases(
         for k, phase in enumerate(phases):
             for taps in itertools.product(*(ph.taps for ph in phase)):
                 shift = sum((p + t.shift) * st for p, t, st in zip(pads, taps, strides))
-                j = _flat_tap(taps, g.kernel)
+                j = flat_index(taps, g.kernel)
                 for group in range(groups):  # 2-D products: a batched one copies the shifted view
                     view = ys[k, group, :, shift : shift + cols]
                     if gx is not None and w is not None:
