@@ -159,12 +159,45 @@ def test_compiled_with_threads_non_contiguous_input_and_no_images(rng):
 
 
 @needs_numba
+@NDIMS
+@DTYPES
+def test_compiled_col2im_equals_readable_gemm(ndim, dtype, monkeypatch, rng):
+    """channels-first's compiled col2im on random geometries, in one tile and in many (the folded
+    product's strided columns, blocks of images and of channels), on tconv's threads and not."""
+    for threads, every_call in ((1, False), (2, True)):
+        previous = tconv.set_num_threads(threads)
+        if every_call:
+            monkeypatch.setattr(gemm_compiled, "THREAD_MIN", 1)  # every block's rows cut over the threads
+        try:
+            for case in random_cases(4200 + ndim, 20, ndim, batches=(1, 2, 3)):
+                g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
+                x, w, _ = case.arrays(rng, dtype)
+                for budget in (gemm_numpy.WORKSPACE_BYTES, 1):
+                    y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget, arrangement="channels_first")
+                    _equal(y, readable(x, w, g), dtype)
+        finally:
+            tconv.set_num_threads(previous)
+
+
+@needs_numba
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_compiled_col2im_keeps_non_finite_values_where_they_land(bad):
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    w = np.array([[[[1.0, 0.0, 2.0], [0.0, bad, 0.0], [3.0, 0.0, 4.0]]]])
+    g = transpose_geometry(x.shape, w.shape, stride=2)
+    y = gemm_numpy.conv_transpose(x, w, g, arrangement="channels_first")
+    np.testing.assert_array_equal(y, readable(x, w, g))
+
+
+@needs_numba
 def test_the_rule_takes_the_compiled_loop_where_it_wins():
     tiny = transpose_geometry((2, 8, 5, 5), (8, 4, 4, 4), stride=2, padding=1)
     assert gemm_numpy.plan(tiny, "int64") == gemm_numpy.plan(tiny, "float32") == "compiled"
     assert gemm_numpy.plan(tiny) != "compiled"  # no dtype: the NumPy arrangements only
-    shallow = transpose_geometry((4, 32, 16, 16, 16), (32, 16, 4, 4, 4), stride=2, padding=1)  # d4-32x16's kind
+    shallow = transpose_geometry((2, 16, 8, 8, 8), (16, 8, 4, 4, 4), stride=2, padding=1)  # 2²³ multiply-adds
     assert gemm_compiled.wins(shallow, "float32") and gemm_numpy.plan(shallow, "float32") == "compiled"
+    larger = transpose_geometry((4, 32, 16, 16, 16), (32, 16, 4, 4, 4), stride=2, padding=1)  # past 2²³: BLAS
+    assert not gemm_compiled.wins(larger, "float32") and gemm_numpy.plan(larger, "float32") == "channels_first"
     deep = transpose_geometry((8, 256, 16, 16), (256, 128, 4, 4), stride=2, padding=1)  # BLAS near its peak
     assert not gemm_compiled.wins(deep, "float32") and gemm_numpy.plan(deep, "float32") != "compiled"
     assert gemm_numpy.plan(deep, "int64") == "compiled"  # integers: always

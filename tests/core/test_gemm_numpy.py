@@ -3,7 +3,8 @@
 Every random geometry (groups, dilation, output_padding, every padding spelling incl. ``"same"``,
 1-3-D, N = 1 and N > 1) is run through each arrangement the fast path has — channels-first,
 channels-last, phases and, where the geometry allows it, the ``k == s`` reshape — and with a tiny
-workspace that forces the column buffer into many tiles, in float32 and float64.
+workspace that forces the column buffer into many tiles, in float32 and float64; channels-first
+both with NumPy's slice additions and with numba's compiled col2im (the ``fast`` extra).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import choice, gemm_numpy, gemm_separable
+from tconv.methods import choice, gemm_compiled, gemm_numpy, gemm_separable
 from tconv.methods.gemm import gemm, readable
 from tests.geometries import random_cases, torch_conv_transpose
 
@@ -38,9 +39,19 @@ def _arrangements(g):
     return [a for a in choice.candidates(g) if a != "compiled"]  # compiled: tests/core/test_compiled.py
 
 
+@pytest.fixture(params=["numpy", "compiled"], ids=["numpy-col2im", "compiled-col2im"])
+def col2im(request, monkeypatch):
+    """channels-first's col2im: NumPy's slice additions, or numba's compiled pass (where installed)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(gemm_compiled, "has_col2im", lambda dtype: False)
+    elif not gemm_compiled.available():
+        pytest.skip("numba is not installed (the fast extra)")
+    return request.param
+
+
 @NDIMS
 @DTYPES
-def test_every_arrangement_equals_readable_gemm(ndim, dtype, rng):
+def test_every_arrangement_equals_readable_gemm(ndim, dtype, col2im, rng):
     for case in random_cases(1000 + ndim, 40, ndim, batches=(1, 2, 3)):
         g = _geometry(case)
         x, w, _ = case.arrays(rng, dtype)

@@ -13,8 +13,8 @@ The rule, in order:
 1. **``compiled`` where numba's fused loop wins** (:func:`tconv.methods.gemm_compiled.wins`), when
    numba is installed (the ``fast`` extra): integers always (NumPy multiplies integer matrices
    without BLAS); floats on a tiny call (at most 2¹⁶ multiply-adds: NumPy's 5–30 calls dominate),
-   or with 8–64 input channels per group, overlapping taps and a small weight (``C_in·C_out/G² ≤
-   1024``: the loop saves col2im's pass where BLAS is not yet at its best).
+   or with 8–64 input channels per group, overlapping taps, a small weight (``C_in·C_out/G² ≤
+   1024``) and at most 2²³ multiply-adds (the loop saves col2im's pass where BLAS is not yet at its best).
 2. **k = s, no overlap, no crop → ``reshape``**: each tap's product lands on its own output phase,
    so col2im is one strided copy per tap.
 3. **a narrow image (last input axis ≤ 8), many output channels (``C_out/G ≥ 16``) and a batch
@@ -22,7 +22,8 @@ The rule, in order:
    additions run their inner loop along the last axis, which channels-first is the image width
    (1–8 here) and channels-last the output channels; the price is a copy of the weight, hence the
    last condition.
-4. **otherwise ``channels_first``**: one product per tile, then col2im phase by phase.
+4. **otherwise ``channels_first``**: one product per tile, then col2im — one compiled pass with
+   numba (:func:`tconv.methods.gemm_compiled.col2im`), else NumPy's slice additions phase by phase.
 
 Measured (1 thread, CPU time, every arrangement on the 44 grid layers and 100 random ones:
 docs/performance.md, *Choosing the arrangement*), the rule's pick is the fastest arrangement, or
@@ -99,6 +100,8 @@ def rule(g: Geometry, dtype: str | None = None) -> Choice:
     cig, cog, per_image = g.small_channels // g.groups, g.large_channels // g.groups, math.prod(g.small)
     if g.small[-1] <= 8 and cog >= 16 and cig <= 2 * (g.batch or 1) * per_image:
         return Choice("channels_last", "a narrow image (width ≤ 8), many channels: col2im runs along the channels")
+    if dtype is not None and gemm_compiled.has_col2im(dtype):
+        return Choice("channels_first", "one product per tile, then col2im in one compiled pass (numba)")
     return Choice("channels_first", "one product per tile, then col2im phase by phase")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loop"]
+__all__ = ["loop", "col2im"]
 
 
 def loop(
@@ -246,3 +246,65 @@ def loop(
                         c += 1
 
                     p += m
+
+
+def col2im(
+    cols,
+    cs_m,
+    cs_c,
+    cs_t,
+    out,
+    os_m,
+    os_c,
+    channels,
+    dims,
+    s1,
+    t1,
+    i1,
+    s2,
+    t2,
+    i2,
+    tap,
+    phase,
+    shift,
+    lo,
+    hi,
+    stride,
+    r0,
+    r1,
+):  # pragma: no cover - compiled
+    """col2im of a block of columns into its output, rows ``r = m·channels + c`` in ``[r0, r1)``.
+
+    ``cols`` and ``out`` are flat: column ``(m, c, t, i₁, i₂, i₃)`` at ``m·cs_m + c·cs_c + t·cs_t +
+    (i₁·I₂ + i₂)·I₃ + i₃``, output ``(m, c, o₁, o₂, o₃)`` at ``m·os_m + c·os_c + (o₁·O₂ + o₂)·O₃ + o₃``
+    (``dims`` = ``k₁, k₂, k₃, I₁, I₂, I₃, O₁, O₂, O₃``). Per output row ``(m, c, o₁, o₂)``: the pairs
+    ``(t₁, i₁)``, ``(t₂, i₂)`` that reach it, and for each last-axis tap its row of columns added to
+    the tap's phase of a phase-major row buffer (contiguous, vectorised additions), which is then
+    written to the row's strided positions once. Unsigned offsets, no views (module docstring).
+    """
+    k2, k3 = dims[1], dims[2]
+    in2, in3 = dims[4], dims[5]
+    o1_size, o2_size, o3_size = dims[6], dims[7], dims[8]
+    q_size = (o3_size + stride - 1) // stride
+    buf = np.empty(stride * q_size, dtype=out.dtype)
+    zero = out.dtype.type(0)
+    for r in range(r0, r1):
+        m, c = np.uint64(r // channels), np.uint64(r % channels)
+        cbase = m * np.uint64(cs_m) + c * np.uint64(cs_c)
+        obase = m * np.uint64(os_m) + c * np.uint64(os_c)
+        for o1 in range(o1_size):
+            for o2 in range(o2_size):
+                for j in range(stride * q_size):
+                    buf[j] = zero
+                for a in range(s1[o1], s1[o1 + 1]):
+                    for b in range(s2[o2], s2[o2 + 1]):
+                        for k in range(tap.size):
+                            t = (t1[a] * k2 + t2[b]) * k3 + tap[k]
+                            src = cbase + np.uint64(t * cs_t + (i1[a] * in2 + i2[b]) * in3 + lo[k])
+                            dst = np.uint64(phase[k] * q_size + shift[k] + lo[k])  # q = i + q₀ ≥ 0
+                            for i in range(np.uint64(hi[k] - lo[k])):
+                                buf[dst + i] += cols[src + i]
+                row = obase + np.uint64((o1 * o2_size + o2) * o3_size)
+                for p in range(stride):
+                    for q in range((o3_size - p + stride - 1) // stride):
+                        out[row + np.uint64(q * stride + p)] = buf[p * q_size + q]
