@@ -19,7 +19,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import choice, gemm_compiled, gemm_numpy
+from tconv.methods import choice, gemm_col2im, gemm_compiled, gemm_numpy
 from tconv.methods.gemm import readable
 from tconv.methods.scatter import scatter
 from tests.geometries import random_cases
@@ -161,19 +161,21 @@ def test_compiled_with_threads_non_contiguous_input_and_no_images(rng):
 @needs_numba
 @NDIMS
 @DTYPES
-def test_compiled_col2im_equals_readable_gemm(ndim, dtype, monkeypatch, rng):
-    """channels-first's compiled col2im on random geometries, in one tile and in many (the folded
-    product's strided columns, blocks of images and of channels), on tconv's threads and not."""
+@pytest.mark.parametrize("arrangement", ["channels_first", "channels_last"])
+def test_compiled_col2im_equals_readable_gemm(arrangement, ndim, dtype, monkeypatch, rng):
+    """channels-first's and channels-last's compiled col2im on random geometries, in one tile and in
+    many (the folded product's strided columns, blocks of images and of channels), on tconv's
+    threads and not."""
     for threads, every_call in ((1, False), (2, True)):
         previous = tconv.set_num_threads(threads)
         if every_call:
-            monkeypatch.setattr(gemm_compiled, "THREAD_MIN", 1)  # every block's rows cut over the threads
+            monkeypatch.setattr(gemm_col2im, "THREAD_MIN", 1)  # every block's rows cut over the threads
         try:
             for case in random_cases(4200 + ndim, 20, ndim, batches=(1, 2, 3)):
                 g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
                 x, w, _ = case.arrays(rng, dtype)
                 for budget in (gemm_numpy.WORKSPACE_BYTES, 1):
-                    y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget, arrangement="channels_first")
+                    y = gemm_numpy.conv_transpose(x, w, g, workspace_bytes=budget, arrangement=arrangement)
                     _equal(y, readable(x, w, g), dtype)
         finally:
             tconv.set_num_threads(previous)
@@ -185,8 +187,9 @@ def test_compiled_col2im_keeps_non_finite_values_where_they_land(bad):
     x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     w = np.array([[[[1.0, 0.0, 2.0], [0.0, bad, 0.0], [3.0, 0.0, 4.0]]]])
     g = transpose_geometry(x.shape, w.shape, stride=2)
-    y = gemm_numpy.conv_transpose(x, w, g, arrangement="channels_first")
-    np.testing.assert_array_equal(y, readable(x, w, g))
+    for arrangement in ("channels_first", "channels_last"):
+        y = gemm_numpy.conv_transpose(x, w, g, arrangement=arrangement)
+        np.testing.assert_array_equal(y, readable(x, w, g))
 
 
 @needs_numba
@@ -231,7 +234,9 @@ def test_without_numba_everything_works_as_before(monkeypatch, rng):
 
 
 def test_import_tconv_does_not_import_numba():
-    deep = "tconv.conv_transpose(np.ones((2, 256, 8, 8)), np.ones((256, 128, 4, 4)), stride=2)"  # no loop
-    code = f"import sys, numpy as np, tconv; {deep}; print('numba' in sys.modules)"
+    """numba is imported by the first call that may run a compiled kernel (a float or integer call
+    on the fast path: the loop, or col2im), never by ``import tconv`` nor by other methods."""
+    other = "tconv.conv_transpose(np.ones((2, 4, 8, 8)), np.ones((4, 3, 4, 4)), stride=2, method='scatter')"
+    code = f"import sys, numpy as np, tconv; {other}; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"  # neither the import nor a call the rule keeps on NumPy imports numba
+    assert out.strip() == "False"

@@ -16,7 +16,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import choice, gemm_compiled, gemm_numpy, gemm_separable
+from tconv.methods import choice, gemm_col2im, gemm_compiled, gemm_numpy, gemm_separable
 from tconv.methods.gemm import gemm, readable
 from tests.geometries import random_cases, torch_conv_transpose
 
@@ -43,7 +43,7 @@ def _arrangements(g):
 def col2im(request, monkeypatch):
     """channels-first's col2im: NumPy's slice additions, or numba's compiled pass (where installed)."""
     if request.param == "numpy":
-        monkeypatch.setattr(gemm_compiled, "has_col2im", lambda dtype: False)
+        monkeypatch.setattr(gemm_col2im, "has_col2im", lambda dtype: False)
     elif not gemm_compiled.available():
         pytest.skip("numba is not installed (the fast extra)")
     return request.param

@@ -23,7 +23,7 @@ The rule, in order:
    (1–8 here) and channels-last the output channels; the price is a copy of the weight, hence the
    last condition.
 4. **otherwise ``channels_first``**: one product per tile, then col2im — one compiled pass with
-   numba (:func:`tconv.methods.gemm_compiled.col2im`), else NumPy's slice additions phase by phase.
+   numba (:func:`tconv.methods.gemm_col2im.col2im`), else NumPy's slice additions phase by phase.
 
 Measured (1 thread, CPU time, every arrangement on the 44 grid layers and 100 random ones:
 docs/performance.md, *Choosing the arrangement*), the rule's pick is the fastest arrangement, or
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tconv.geometry import Geometry
-from tconv.methods import gemm_compiled, gemm_tiles
+from tconv.methods import gemm_col2im, gemm_compiled, gemm_tiles
 
 __all__ = ["ARRANGEMENTS", "Choice", "rule", "candidates", "measure", "forget", "best_time"]
 
@@ -100,7 +100,7 @@ def rule(g: Geometry, dtype: str | None = None) -> Choice:
     cig, cog, per_image = g.small_channels // g.groups, g.large_channels // g.groups, math.prod(g.small)
     if g.small[-1] <= 8 and cog >= 16 and cig <= 2 * (g.batch or 1) * per_image:
         return Choice("channels_last", "a narrow image (width ≤ 8), many channels: col2im runs along the channels")
-    if dtype is not None and gemm_compiled.has_col2im(dtype):
+    if dtype is not None and gemm_col2im.has_col2im(dtype):
         return Choice("channels_first", "one product per tile, then col2im in one compiled pass (numba)")
     return Choice("channels_first", "one product per tile, then col2im phase by phase")
 

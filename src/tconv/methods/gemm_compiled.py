@@ -79,8 +79,6 @@ __all__ = [
     "last_axis",
     "compiled",
     "wins",
-    "col2im",
-    "has_col2im",
 ]
 
 #: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
@@ -308,75 +306,3 @@ def _layout(g):
         slots,
         g.macs < THREAD_MACS,  # one thread
     )
-
-
-def has_col2im(dtype) -> bool:
-    """Whether :func:`col2im` serves arrays of ``dtype``: numba installed and a dtype of :data:`DTYPES`."""
-    return np.dtype(dtype).name in DTYPES and available()
-
-
-def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
-    """col2im, compiled: ``cols`` ``(m, c, Πk, *I)`` summed into ``block`` ``(m, c, *O)``, written in full.
-
-    The ``channels_first`` arrangement's second step (:mod:`tconv.methods.gemm_numpy`) in one
-    compiled pass: per output row, every tap's columns added into a phase-major row buffer, then
-    the row written once (:func:`tconv.methods.gemm_compiled_loop.col2im`). NumPy's slice
-    additions make ``Πk`` passes over the output and one more per phase for the strided copy; this
-    reads the columns once and writes the output once. The spatial axes of both arrays must be
-    C-contiguous (the others may be strided: a folded product's columns are ``(c, Πk, m, *I)`` in
-    memory); one dtype of :data:`DTYPES`. Rows ``(m, c)`` go to tconv's threads when the block is
-    large (:func:`tconv.methods.gemm_tiles.parallel`).
-
-    >>> from tconv.arguments import transpose_geometry
-    >>> g = transpose_geometry((1, 1, 2), (1, 1, 3), stride=2)
-    >>> cols = np.array([[[[1., 2.], [10., 20.], [100., 200.]]]]); out = np.empty((1, 1, 5))
-    >>> col2im(cols, out, g); out
-    array([[[  1.,  10., 102.,  20., 200.]]])
-    """
-    m, c = block.shape[:2]
-    if cols.size == 0 or block.size == 0:
-        block[...] = 0
-        return
-    cs, os_ = (s // cols.itemsize for s in cols.strides[:3]), (s // block.itemsize for s in block.strides[:2])
-    args = (_flat(cols), *cs, _flat(block), *os_, c, *_col2im_layout(g))
-    kernel, rows = _col2im_kernel(), m * c
-    if cols.size < THREAD_MIN:
-        kernel(*args, 0, rows)
-    else:  # disjoint rows on tconv's threads (the kernel runs without the GIL)
-        parallel(lambda r0, r1: kernel(*args, r0, r1), rows, cols.size)
-
-
-def _flat(a: np.ndarray) -> np.ndarray:
-    """The memory of the view ``a`` (non-negative strides) from its first element to its last, as
-    a 1-D view: what the compiled kernels index with offsets of their own."""
-    span = 1 + sum((n - 1) * s for n, s in zip(a.shape, a.strides)) // a.itemsize
-    return np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(a.itemsize,))
-
-
-@functools.lru_cache(maxsize=1)
-def _col2im_kernel():
-    """:func:`tconv.methods.gemm_compiled_loop.col2im` compiled by numba, without the GIL, cached on disk."""
-    import numba
-
-    from tconv.methods.gemm_compiled_loop import col2im as loop
-
-    return numba.njit(cache=True, nogil=True)(loop)
-
-
-@functools.lru_cache(maxsize=256)
-def _col2im_layout(g):
-    """Per geometry (cached): ``k, I, O`` on three axes (leading unit axes for 1-D and 2-D), the
-    pair lists of the first two axes and the last axis's kept taps, as the kernel reads them."""
-    pad = 3 - g.ndim
-    axes = tap_map(g)
-    dims = np.array([*(1,) * pad, *g.kernel, *(1,) * pad, *g.small, *(1,) * pad, *g.large], dtype=np.int64)
-    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
-    ]
-    last = axes[-1]
-    taps = [
-        np.array([getattr(tap, f) for tap in last.taps], dtype=np.int64) for f in ("t", "phase", "shift", "lo", "hi")
-    ]
-    for a in (dims, *taps):
-        a.flags.writeable = False
-    return (dims, *lists[0], *lists[1], *taps, last.stride)

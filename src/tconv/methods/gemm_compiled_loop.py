@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loop", "col2im"]
+__all__ = ["loop", "col2im", "col2im_last"]
 
 
 def loop(
@@ -308,3 +308,40 @@ def col2im(
                 for p in range(stride):
                     for q in range((o3_size - p + stride - 1) // stride):
                         out[row + np.uint64(q * stride + p)] = buf[p * q_size + q]
+
+
+def col2im_last(cols, out, os_m, os_c, dims, s1, t1, i1, s2, t2, i2, s3, t3, i3, r0, r1):  # pragma: no cover - compiled
+    """Channels-last col2im into a channels-first output, output rows ``r = (m·O₁ + o₁)·O₂ + o₂`` in ``[r0, r1)``.
+
+    ``cols`` flat ``(m, I₁, I₂, I₃, Πk, C)``, C-contiguous; ``out`` flat, output ``(m, c, o₁, o₂, o₃)``
+    at ``m·os_m + c·os_c + (o₁·O₂ + o₂)·O₃ + o₃`` (``dims`` = ``k₁, k₂, k₃, I₁, I₂, I₃, O₁, O₂, O₃,
+    C``). Per output position: the pairs ``(t, i)`` of each axis that reach it, each tap's ``C``
+    channels (contiguous) added into a vector of ``C``, which is then written to the position in
+    every channel. The columns are read once and the output written once.
+    """
+    k2, k3 = dims[1], dims[2]
+    in1, in2, in3 = dims[3], dims[4], dims[5]
+    o1_size, o2_size, o3_size, channels = dims[6], dims[7], dims[8], dims[9]
+    taps = dims[0] * k2 * k3
+    acc = np.empty(channels, dtype=out.dtype)
+    zero = out.dtype.type(0)
+    cstride = np.uint64(os_c)
+    for r in range(r0, r1):
+        o2 = r % o2_size
+        o1 = (r // o2_size) % o1_size
+        m = r // (o2_size * o1_size)
+        row = np.uint64(m) * np.uint64(os_m) + np.uint64((o1 * o2_size + o2) * o3_size)
+        for o3 in range(o3_size):
+            for c in range(channels):
+                acc[c] = zero
+            for a in range(s1[o1], s1[o1 + 1]):
+                for b in range(s2[o2], s2[o2 + 1]):
+                    for e in range(s3[o3], s3[o3 + 1]):
+                        position = ((m * in1 + i1[a]) * in2 + i2[b]) * in3 + i3[e]
+                        tap = (t1[a] * k2 + t2[b]) * k3 + t3[e]
+                        src = np.uint64((position * taps + tap) * channels)
+                        for c in range(np.uint64(channels)):
+                            acc[c] += cols[src + c]
+            dst = row + np.uint64(o3)
+            for c in range(np.uint64(channels)):
+                out[dst + c * cstride] = acc[c]

@@ -28,7 +28,7 @@ torch; see docs/performance.md). Six arrangements compute it — ``reshape`` (it
    additions are vectorised, strided ones are not), which is then copied to its strided positions
    once: half the time of adding each tap into the strided output directly (:func:`_col2im`).
    With numba (the ``fast`` extra) col2im is instead one compiled pass that reads the columns once
-   and writes each output once (:func:`tconv.methods.gemm_compiled.col2im`): measured 2–2.5× faster
+   and writes each output once (:func:`tconv.methods.gemm_col2im.col2im`): measured 2–2.5× faster
    than the slice additions on one thread, e.g. 3.3 against 8.5 ms for the (8, 64, 32, 32) → 64,
    k4 s2 layer's 32 MiB of columns.
 4. **Channels-last columns for small images with many channels.** A strided-slice addition runs
@@ -69,7 +69,7 @@ import math
 
 import numpy as np
 
-from tconv.methods import choice, gemm_compiled, gemm_phases, gemm_separable
+from tconv.methods import choice, gemm_col2im, gemm_compiled, gemm_phases, gemm_separable
 from tconv.methods.gemm_tiles import THREAD_MIN as _THREAD_MIN
 from tconv.methods.gemm_tiles import WORKSPACE_BYTES
 from tconv.methods.gemm_tiles import blocks as _blocks
@@ -156,7 +156,7 @@ def conv_transpose(
     empty = (  # the arrangement writes every output element
         how == "reshape"
         or (how == "phases" and not gemm_phases.phase_plan(g).zero_fill)
-        or (how == "channels_first" and gemm_compiled.has_col2im(dtype))
+        or (how in ("channels_first", "channels_last") and gemm_col2im.has_col2im(dtype))
     )
     out = (np.empty if empty and n else np.zeros)((n, groups, cog, *g.large), dtype=dtype)
     if n == 0:
@@ -303,7 +303,7 @@ def _col2im(cols, block, phases, images: slice, channels: slice):
 
 def _channels_first(x, w, out, g, item, budget):
     """cols ``(N, C, Πk, *I)``, then col2im: numba's one compiled pass where it is installed
-    (:func:`tconv.methods.gemm_compiled.col2im`), else phase by phase (:func:`_col2im`)."""
+    (:func:`tconv.methods.gemm_col2im.col2im`), else phase by phase (:func:`_col2im`)."""
     n, cig, p = x.shape
     cog, taps = out.shape[1], g.taps
     phases = _phases(g)
@@ -323,8 +323,8 @@ def _channels_first(x, w, out, g, item, budget):
             if matrix is not None and (cols.dtype.kind != "f" or np.isfinite(cols).all()):
                 block[...] = (cols.reshape(m, c1 - c0, -1) @ matrix).reshape(block.shape)
                 continue
-        if gemm_compiled.has_col2im(cols.dtype):  # one compiled pass (the fast extra)
-            gemm_compiled.col2im(cols, block, g)
+        if gemm_col2im.has_col2im(cols.dtype):  # one compiled pass (the fast extra)
+            gemm_col2im.col2im(cols, block, g)
             continue
         if cols.size < _THREAD_MIN:
             _col2im(cols, block, phases, every, every)
@@ -353,6 +353,9 @@ def _channels_last(x, w, out, g, item, budget):
             }
         wl = weights[(c0, c1)].reshape(cig, taps * c)
         cols = _matmul(xl[n0:n1].reshape(m * p, cig), wl, buf).reshape(m, *g.small, taps, c)
+        if gemm_col2im.has_col2im(cols.dtype):  # one compiled pass, straight into the output (the fast extra)
+            gemm_col2im.col2im_last(cols, out[n0:n1, c0:c1], g)
+            continue
         acc = np.zeros((m, *g.large, c), dtype=out.dtype)
         if cols.size < _THREAD_MIN:
             for src, dst in _index_last(g):
