@@ -63,16 +63,20 @@ def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
     array([[[  1.,  10., 102.,  20., 200.]]])
     """
     m, c = block.shape[:2]
-    if cols.size == 0 or block.size == 0:
+    if cols.size and block.size:
+        cs, os_ = (s // cols.itemsize for s in cols.strides[:3]), (s // block.itemsize for s in block.strides[:2])
+        _run(_col2im_kernel(), (_flat(cols), *cs, _flat(block), *os_, c, *_col2im_layout(g)), m * c, cols.size)
+    else:
         block[...] = 0
-        return
-    cs, os_ = (s // cols.itemsize for s in cols.strides[:3]), (s // block.itemsize for s in block.strides[:2])
-    args = (_flat(cols), *cs, _flat(block), *os_, c, *_col2im_layout(g))
-    kernel, rows = _col2im_kernel(), m * c
-    if cols.size < THREAD_MIN:
+
+
+def _run(kernel, args: tuple, rows: int, size: int) -> None:
+    """``kernel(*args, r0, r1)`` over rows ``[0, rows)``: on the calling thread for a small block
+    (``size`` elements of columns), else in disjoint rows on tconv's threads (it runs without the GIL)."""
+    if size < THREAD_MIN:
         kernel(*args, 0, rows)
-    else:  # disjoint rows on tconv's threads (the kernel runs without the GIL)
-        parallel(lambda r0, r1: kernel(*args, r0, r1), rows, cols.size)
+    else:
+        parallel(lambda r0, r1: kernel(*args, r0, r1), rows, size)
 
 
 def col2im_last(cols: np.ndarray, block: np.ndarray, g) -> None:
@@ -92,22 +96,13 @@ def col2im_last(cols: np.ndarray, block: np.ndarray, g) -> None:
     array([[[  1.,  10., 102.,  20., 200.]]])
     """
     m, c = block.shape[:2]
-    if cols.size == 0 or block.size == 0:
+    if cols.size and block.size:
+        dims, lists = _last_layout(g)
+        os_ = (s // block.itemsize for s in block.strides[:2])
+        args = (cols.reshape(-1), _flat(block), *os_, np.append(dims, c), *lists)
+        _run(_col2im_last_kernel(), args, m * int(dims[6] * dims[7]), cols.size)
+    else:
         block[...] = 0
-        return
-    dims, lists = _last_layout(g)
-    args = (
-        cols.reshape(-1),
-        _flat(block),
-        *(s // block.itemsize for s in block.strides[:2]),
-        np.append(dims, c),
-        *lists,
-    )
-    kernel, rows = _col2im_last_kernel(), m * int(dims[6] * dims[7])
-    if cols.size < THREAD_MIN:
-        kernel(*args, 0, rows)
-    else:  # disjoint rows on tconv's threads (the kernel runs without the GIL)
-        parallel(lambda r0, r1: kernel(*args, r0, r1), rows, cols.size)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
