@@ -7,15 +7,14 @@ hand the batched arrays to one method. Bias and un-batching are applied here, on
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tconv import backends, methods, padding_modes
-from tconv.arguments import Padding, conv_geometry, transpose_geometry
+from tconv import arguments_cache, backends, methods, padding_modes
+from tconv.arguments import Padding
 from tconv.arrays import (
     as_array,
     check_integer_range,
@@ -47,40 +46,11 @@ def choose_method(geometry: Geometry) -> str:
     str
         One of :data:`METHODS`.
 
+    >>> from tconv.arguments import transpose_geometry
     >>> choose_method(transpose_geometry((1, 4, 8, 8), (4, 2, 4, 4), stride=2))
     'gemm'
     """
     return methods.choose(geometry)[0]
-
-
-_cached_transpose_geometry = functools.lru_cache(maxsize=1024)(transpose_geometry)
-_cached_conv_geometry = functools.lru_cache(maxsize=1024)(conv_geometry)
-
-
-def _plain(value) -> bool:
-    """Whether ``value`` is built only of Python ints, strings and None (in tuples): the arguments
-    whose equality is their identity as arguments. ``2 == 2.0 == True`` with equal hashes, so a cache
-    keyed on anything else would accept ``stride=2.0`` after a call with ``stride=2`` had passed."""
-    if type(value) is tuple:
-        return all(type(v) in _PLAIN or (type(v) is tuple and _plain(v)) for v in value)
-    return type(value) in _PLAIN
-
-
-_PLAIN = (int, str, type(None))
-
-
-def _geometry(cached, build, *args, **kwargs) -> Geometry:
-    """``build(*args, **kwargs)``, from a cache when every argument is plain (:func:`_plain`).
-
-    Checking the arguments is most of a small call's time (the learner's example: about 20 of 60 µs),
-    and layers call with the same shapes again and again. Geometries are immutable, so sharing is safe.
-    Any other argument (a float, a bool, a NumPy integer, a list) is checked afresh every time, so
-    whether a call is accepted never depends on the calls before it.
-    """
-    # the two shapes come from arrays (tuples of ints): only the caller's own arguments are checked
-    if _plain(args[2:]) and _plain(tuple(kwargs.values())):
-        return cached(*args, **kwargs)
-    return build(*args, **kwargs)
 
 
 def _prepare(x, weight, bias):
@@ -183,9 +153,7 @@ def conv_transpose(
             output_size=output_size, padding_mode=padding_mode, method=method,
         )  # fmt: skip
     xp, x, weight, bias = _prepare(x, weight, bias)
-    g = _geometry(
-        _cached_transpose_geometry,
-        transpose_geometry,
+    g = arguments_cache.transpose_geometry(
         x.shape,
         weight.shape,
         stride,
@@ -273,9 +241,7 @@ def conv(
 
         return dask.conv(x, weight, bias, stride, padding, dilation, groups, padding_mode=padding_mode, method=method)
     xp, x, weight, bias = _prepare(x, weight, bias)
-    g = _geometry(
-        _cached_conv_geometry,
-        conv_geometry,
+    g = arguments_cache.conv_geometry(
         x.shape,
         weight.shape,
         stride,

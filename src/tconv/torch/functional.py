@@ -13,8 +13,7 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from tconv import padding_modes
-from tconv.arguments import conv_geometry, transpose_geometry
+from tconv import arguments_cache, padding_modes
 from tconv.errors import TConvTypeError
 from tconv.geometry import Geometry
 from tconv.interop.frameworks import torch_arguments
@@ -106,7 +105,7 @@ def conv_transpose(
     """
     check_method(method, METHODS, ("auto", "native"))
     x, weight, bias = _tensors(x, weight, bias)
-    g = transpose_geometry(
+    g = arguments_cache.transpose_geometry(
         x.shape,
         weight.shape,
         stride,
@@ -159,7 +158,7 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, pad
     """
     check_method(method, CONV_METHODS, ("auto", "native"))
     x, weight, bias = _tensors(x, weight, bias)
-    g = conv_geometry(
+    g = arguments_cache.conv_geometry(
         x.shape, weight.shape, stride, padding, dilation, groups, bias_shape=None if bias is None else bias.shape
     )
     if padding_mode != "zeros":  # P_m x, then the convolution without padding
