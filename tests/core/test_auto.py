@@ -72,6 +72,8 @@ def _kw(layer):
         ((2, 512, 1, 1), (512, 512, 4, 4), dict(stride=2, padding=1), "channels_first"),  # the weight outweighs
         ((16, 256, 4, 4), (256, 3, 3, 3), dict(stride=2, padding=1), "channels_first"),  # 3 channels: too few
         ((8, 64, 32, 32), (64, 32, 4, 4), dict(stride=2, padding=1), "channels_first"),  # a wide image
+        ((4, 32, 8, 8), (32, 32, 4, 4), dict(stride=2, padding=1), "channels_last"),  # narrow: not numba's loop
+        ((2, 64, 4, 4), (64, 32, 3, 3), dict(stride=2, padding=1), "channels_first"),  # narrow, but under 2²⁰
     ],
 )
 def test_the_rule_reads_as_documented(x_shape, w_shape, kwargs, arrangement):

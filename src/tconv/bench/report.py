@@ -1,8 +1,9 @@
 """The benchmark's records and report: typed results, the summary against the targets, table and plot.
 
-The targets (issue #11; float32, the same threads for everyone, measured in one run):
+The targets (issues #11 and #20; float32, the same threads for everyone, measured in one run):
 
-* tconv / best peer (the faster of PyTorch and onnxruntime) — geometric mean ≤ 0.9, worst ≤ 1.2;
+* tconv / best peer (the faster of PyTorch and onnxruntime) — geometric mean ≤ 1.1, worst ≤ 1.6
+  (issue #20's, on the grid and on random layers; issue #11 had asked 0.9 and 1.2 of the grid);
 * every compute-bound layer (at least :data:`COMPUTE_BOUND` flops per byte of input, weight and
   output) at ≥ 70 % of the matrix-product peak;
 * small layers (class ``small``) within 1.2× of the best peer;
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tconv.geometry import Geometry
+
+#: tconv / best peer: issue #20's targets, drawn on the plots.
+TARGET_GEOMEAN, TARGET_WORST = 1.1, 1.6
 
 __all__ = ["Timing", "Row", "Machine", "ClassSummary", "Summary", "Report", "make_row", "summarise", "table", "plot"]
 
@@ -333,8 +337,8 @@ def figure(report: Report):
             ax.errorbar(i, r.ratio, yerr=[[0], [r.ratio * r.noise]], color="k", lw=0.8, capsize=1.5)  # type: ignore[operator]
     handles = [Patch(color=palette[i % 10], label=cls) for i, cls in enumerate(classes)]
     ax.axhline(1.0, color="k", lw=1)
-    handles.append(ax.axhline(1.2, color="r", lw=1, ls="--", label="worst target 1.2"))
-    handles.append(ax.axhline(0.9, color="g", lw=1, ls=":", label="geometric-mean target 0.9"))
+    handles.append(ax.axhline(TARGET_WORST, color="r", lw=1, ls="--", label=f"worst target {TARGET_WORST}"))
+    handles.append(ax.axhline(TARGET_GEOMEAN, color="g", lw=1, ls=":", label=f"geometric-mean target {TARGET_GEOMEAN}"))
     ax.set_yscale("log")
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi * (hi / lo) ** 0.4)  # headroom above the tallest bar for the legend
