@@ -39,9 +39,16 @@ from tconv.taps import tap_map
 __all__ = ["has_col2im", "col2im", "col2im_last"]
 
 
+_SERVED = frozenset(np.dtype(d) for d in DTYPES)
+
+
 def has_col2im(dtype) -> bool:
-    """Whether :func:`col2im` serves arrays of ``dtype``: numba installed and a dtype of :data:`DTYPES`."""
-    return np.dtype(dtype).name in DTYPES and available()
+    """Whether :func:`col2im` serves arrays of ``dtype``: numba installed and a dtype of :data:`DTYPES`.
+
+    Asked once or twice per call, so kept cheap (a small call's budget is microseconds): the set
+    of served dtypes is built once, and the dtype's name is not looked up.
+    """
+    return np.dtype(dtype) in _SERVED and available()
 
 
 def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
