@@ -58,20 +58,26 @@ def version(name: str) -> Any:
 
 
 def numba_first_call(dtype: str) -> tuple[float, bool, str] | None:
-    """The compiled loop's first call in this process on a tiny ``dtype`` array: its seconds (numba's
-    import, then compiling the loop or loading it from numba's disk cache), whether it was loaded
-    from that cache, and the cache's folder; None without numba, or for a dtype the loop lacks."""
+    """The compiled kernels' first calls in this process on tiny ``dtype`` arrays — the fused loop
+    and the two col2im passes: their seconds (numba's import, then compiling each kernel or loading
+    it from numba's disk cache), whether all were loaded from that cache, and the cache's folder;
+    None without numba, or for a dtype the kernels lack."""
     import time
 
     import numpy as np
 
     from tconv.arguments import transpose_geometry
-    from tconv.methods import gemm_compiled
+    from tconv.methods import gemm_col2im, gemm_compiled
 
     if dtype not in gemm_compiled.DTYPES or not gemm_compiled.available():
         return None
     x, w = np.ones((1, 1, 2), dtype=dtype), np.ones((1, 1, 2), dtype=dtype)
+    g = transpose_geometry(x.shape, w.shape, stride=2)
     start = time.perf_counter()
-    gemm_compiled.compiled(x, w, np.empty((1, 1, 4), dtype=dtype), transpose_geometry(x.shape, w.shape, stride=2))
-    seconds, stats = time.perf_counter() - start, gemm_compiled._kernel().stats
-    return seconds, not stats.cache_misses, stats.cache_path
+    gemm_compiled.compiled(x, w, np.empty((1, 1, 4), dtype=dtype), g)
+    gemm_col2im.col2im(np.ones((1, 1, 2, 2), dtype=dtype), np.empty((1, 1, 4), dtype=dtype), g)
+    gemm_col2im.col2im_last(np.ones((1, 2, 2, 1), dtype=dtype), np.empty((1, 1, 4), dtype=dtype), g)
+    seconds = time.perf_counter() - start
+    kernels = (gemm_compiled._kernel(), gemm_col2im._col2im_kernel(), gemm_col2im._col2im_last_kernel())
+    cached = not any(k.stats.cache_misses for k in kernels)
+    return seconds, cached, kernels[0].stats.cache_path

@@ -209,7 +209,7 @@ def _first_call(first: tuple[float, bool, str] | None) -> str:
         return ""
     seconds, cached, folder = first
     how = "loaded from numba's disk cache" if cached else "compiled, then written to numba's disk cache"
-    return f" Its first call took {seconds:.2f} s ({how}, {folder})."
+    return f" Its kernels' first calls (the loop and both col2im passes) took {seconds:.2f} s ({how}, {folder})."
 
 
 def table(report: Report) -> str:
@@ -265,7 +265,8 @@ def table(report: Report) -> str:
     lines.append(
         f"Arrays {report.dtype}. "
         + (
-            f"numba {m.numba}: the compiled arrangement is available; the rule takes it where "
+            f"numba {m.numba}: channels-first and channels-last sum their columns with the compiled col2im, "
+            "and the compiled arrangement is available; the rule takes it where "
             "tconv.methods.gemm_compiled.wins says (integers, small calls, shallow overlapping layers)."
             + _first_call(m.numba_first_call)
             if m.numba
