@@ -21,7 +21,7 @@ _NEEDS = {
     "matplotlib": ["src/tconv/explainer/image.py", "src/tconv/explainer/palette.py"],
     "onnx": ["src/tconv/interop/onnx.py", "docs/interop.md", "docs/audit.md"],
     "dask": ["src/tconv/backends/dask.py"],
-    "numba": ["src/tconv/methods/gemm_compiled.py"],
+    "numba": ["src/tconv/methods/gemm_compiled.py", "src/tconv/methods/gemm_col2im.py"],
 }
 
 collect_ignore_glob = [
