@@ -23,21 +23,28 @@ from tconv.geometry import Geometry
 
 __all__ = ["transpose_geometry", "conv_geometry"]
 
-_PLAIN = (int, str, type(None))
+_PLAIN = frozenset((int, str, type(None)))
 _TRANSPOSE = functools.lru_cache(maxsize=1024)(arguments.transpose_geometry)
 _CONV = functools.lru_cache(maxsize=1024)(arguments.conv_geometry)
 
 
 def _plain(value) -> bool:
-    """Whether ``value`` is built only of Python ints, strings and None (in tuples)."""
-    if type(value) is tuple:
-        return all(type(v) in _PLAIN or (type(v) is tuple and _plain(v)) for v in value)
-    return type(value) in _PLAIN
+    """Whether ``value`` is built only of Python ints, strings and None (in tuples). Loops rather than
+    ``all()`` over a generator: this runs on every call, and a small call's budget is microseconds."""
+    if type(value) is not tuple:
+        return type(value) in _PLAIN
+    for v in value:
+        if type(v) not in _PLAIN and not (type(v) is tuple and _plain(v)):
+            return False
+    return True
 
 
 def _shape(shape):
     """A shape (a tuple, ``torch.Size``) as a plain tuple of ints, or None if an entry is not an int."""
-    return tuple(shape) if all(type(v) is int for v in shape) else None
+    for v in shape:
+        if type(v) is not int:
+            return None
+    return tuple(shape)
 
 
 def _checked(cached: Callable[..., Geometry], build: Callable[..., Geometry], input_shape, weight_shape, args, kwargs):

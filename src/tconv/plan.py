@@ -121,7 +121,7 @@ class Plan:
             Output and workspace need more bytes than :attr:`limit_bytes`.
         """
         check_memory(
-            f"conv_transpose to shape {self.output_shape} with method={self.method!r}",
+            lambda: f"conv_transpose to shape {self.output_shape} with method={self.method!r}",
             (self.output_bytes + self.workspace_bytes) // self.itemsize,
             self.itemsize,
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tconv.errors import TConvError
@@ -212,8 +213,9 @@ def memory_limit() -> MemoryLimit:
 SMALL_BYTES = 1 << 26
 
 
-def check_memory(what: str, elements: int, itemsize: int) -> None:
-    """Refuse, before allocating, a call whose arrays would not fit in memory.
+def check_memory(what: str | Callable[[], str], elements: int, itemsize: int) -> None:
+    """Refuse, before allocating, a call whose arrays would not fit in memory (``what``: the call,
+    or a function that names it, called only to word a refusal).
 
     Raises
     ------
@@ -226,6 +228,8 @@ def check_memory(what: str, elements: int, itemsize: int) -> None:
         return
     limit = memory_limit()
     if need > limit.bytes:
+        if callable(what):
+            what = what()
         raise TConvError(
             f"{what} would need {need:,} bytes ({need / 2**30:.3g} GiB), more than the {limit.bytes:,} bytes "
             f"available ({limit.source}; set TCONV_MAX_BYTES to change the limit)"

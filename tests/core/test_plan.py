@@ -56,7 +56,8 @@ def test_the_memory_guard_refuses_what_the_plan_refuses(method, monkeypatch):
     monkeypatch.setenv("TCONV_MAX_BYTES", "100000")
     p = tconv.plan((1, 4, 64, 64), (4, 4, 3, 3), stride=2, method=method)
     assert not p.fits and "REFUSED" in str(p)
-    with pytest.raises(tconv.TConvError, match=r"would need [\d,]+ bytes .* TCONV_MAX_BYTES"):
+    refusal = r"conv_transpose to shape \(1, 4, 129, 129\) with method='\w+' would need [\d,]+ bytes .* TCONV_MAX_BYTES"
+    with pytest.raises(tconv.TConvError, match=refusal):
         tconv.conv_transpose(
             np.ones((1, 4, 64, 64), np.float32), np.ones((4, 4, 3, 3), np.float32), stride=2, method=method
         )
