@@ -71,15 +71,7 @@ import numpy as np
 from tconv.methods.gemm_tiles import THREAD_MIN, parallel
 from tconv.taps import axis_taps, tap_map
 
-__all__ = [
-    "available",
-    "DTYPES",
-    "THREAD_MACS",
-    "output_lists",
-    "last_axis",
-    "compiled",
-    "wins",
-]
+__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "last_axis", "compiled", "wins"]
 
 #: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
 DTYPES = ("float32", "float64", "int64")
@@ -88,7 +80,7 @@ THREAD_MACS = 1 << 22
 #: Float calls of at most this many multiply-adds take the loop (:func:`wins`): NumPy's calls dominate them.
 TINY_MACS = 1 << 16
 #: Shallow float calls take the loop up to this many multiply-adds (:func:`wins`); past it BLAS's
-#: product and the compiled col2im (:func:`col2im`) measured faster.
+#: product and the compiled col2im (:func:`tconv.methods.gemm_col2im.col2im`) measured faster.
 SHALLOW_MACS = 1 << 23
 
 
@@ -138,7 +130,7 @@ def wins(g, dtype_name: str) -> bool:
     lower bound was 16: the same command on 100 random layers (``--random 40 --seed 11``,
     ``--random 60 --seed 12``) found the loop fastest on every layer with 8 input channels per group
     that the other conditions admit (0.36–0.98 of the best NumPy arrangement), hence 8. Then
-    ``channels_first``'s col2im became one compiled pass (:func:`col2im`), and the same commands on
+    ``channels_first``'s col2im became one compiled pass (:mod:`tconv.methods.gemm_col2im`), and the same commands on
     the grid and ``--random 40 --seed 11`` found the loop slower than it on every layer past 2²³
     multiply-adds (1.02–1.23×: u4-32x128, u3-32x32b16, d4-32x16, and 16 and 32 channel layers of the
     draw) and still faster at and below (0.63–0.98×: the draw's 2·16·8³ → 8 and 4·32·8² → 32, k4 s2,
