@@ -19,7 +19,7 @@ import pytest
 
 import tconv
 from tconv.arguments import transpose_geometry
-from tconv.methods import choice, gemm_col2im, gemm_compiled, gemm_numpy
+from tconv.methods import choice, gemm_col2im, gemm_compiled, gemm_numpy, gemm_separable, gemm_tiles
 from tconv.methods.gemm import readable
 from tconv.methods.scatter import scatter
 from tests.geometries import random_cases
@@ -164,12 +164,23 @@ def test_compiled_with_threads_non_contiguous_input_and_no_images(rng):
 @pytest.mark.parametrize("arrangement", ["channels_first", "channels_last"])
 def test_compiled_col2im_equals_readable_gemm(arrangement, ndim, dtype, monkeypatch, rng):
     """channels-first's and channels-last's compiled col2im on random geometries, in one tile and in
-    many (the folded product's strided columns, blocks of images and of channels), on tconv's
-    threads and not."""
-    for threads, every_call in ((1, False), (2, True)):
+    many (the folded product's strided columns, blocks of images and of channels), on the calling
+    thread and with every block's rows cut over tconv's two threads (checked: the kernels saw
+    ranges of rows that start past 0)."""
+    starts = []
+    for name in ("_col2im_kernel", "_col2im_last_kernel"):
+        real = getattr(gemm_col2im, name)()
+
+        def spy(*args, real=real):
+            starts.append(args[-2])  # r0: the first row of this part
+            return real(*args)
+
+        monkeypatch.setattr(gemm_col2im, name, lambda spy=spy: spy)
+    monkeypatch.setattr(gemm_separable, "TINY_MACS", 0)  # not the tiny calls' col2im product: these are tiny
+    for threads in (1, 2):
         previous = tconv.set_num_threads(threads)
-        if every_call:
-            monkeypatch.setattr(gemm_col2im, "THREAD_MIN", 1)  # every block's rows cut over the threads
+        monkeypatch.setattr(gemm_tiles, "THREAD_MIN", 1 if threads == 2 else gemm_tiles.THREAD_MIN)
+        starts.clear()
         try:
             for case in random_cases(4200 + ndim, 20, ndim, batches=(1, 2, 3)):
                 g = transpose_geometry(case.x_shape, case.weight_shape, **case.kwargs())
@@ -179,6 +190,7 @@ def test_compiled_col2im_equals_readable_gemm(arrangement, ndim, dtype, monkeypa
                     _equal(y, readable(x, w, g), dtype)
         finally:
             tconv.set_num_threads(previous)
+        assert starts and (max(starts) > 0) == (threads == 2)
 
 
 @needs_numba

@@ -39,12 +39,16 @@ def _arrangements(g):
     return [a for a in choice.candidates(g) if a != "compiled"]  # compiled: tests/core/test_compiled.py
 
 
-@pytest.fixture(params=["numpy", "compiled"], ids=["numpy-col2im", "compiled-col2im"])
+@pytest.fixture(params=["product", "numpy", "compiled"], ids=["product-col2im", "numpy-col2im", "compiled-col2im"])
 def col2im(request, monkeypatch):
-    """channels-first's col2im: NumPy's slice additions, or numba's compiled pass (where installed)."""
+    """col2im's three forms: as it runs (on these small geometries channels-first mostly takes the
+    tiny calls' product with the 0/1 col2im matrix), NumPy's slice additions, or numba's compiled
+    pass (where installed) — the last two with the tiny product turned off."""
+    if request.param != "product":
+        monkeypatch.setattr(gemm_separable, "TINY_MACS", 0)
     if request.param == "numpy":
         monkeypatch.setattr(gemm_col2im, "has_col2im", lambda dtype: False)
-    elif not gemm_compiled.available():
+    elif request.param == "compiled" and not gemm_compiled.available():
         pytest.skip("numba is not installed (the fast extra)")
     return request.param
 

@@ -32,23 +32,21 @@ import functools
 
 import numpy as np
 
-from tconv.methods.gemm_compiled import DTYPES, available, output_lists
-from tconv.methods.gemm_tiles import THREAD_MIN, parallel
+from tconv.methods.gemm_compiled import SERVED, available, axis_lists
+from tconv.methods.gemm_tiles import parallel
 from tconv.taps import tap_map
 
 __all__ = ["has_col2im", "col2im", "col2im_last"]
 
 
-_SERVED = frozenset(np.dtype(d) for d in DTYPES)
-
-
 def has_col2im(dtype) -> bool:
-    """Whether :func:`col2im` serves arrays of ``dtype``: numba installed and a dtype of :data:`DTYPES`.
+    """Whether :func:`col2im` serves arrays of ``dtype``: numba installed and a dtype of
+    :data:`tconv.methods.gemm_compiled.DTYPES`.
 
-    Asked once or twice per call, so kept cheap (a small call's budget is microseconds): the set
-    of served dtypes is built once, and the dtype's name is not looked up.
+    Asked once or twice per call, so kept cheap (a small call's budget is microseconds): a set
+    lookup, not the dtype's name.
     """
-    return np.dtype(dtype) in _SERVED and available()
+    return np.dtype(dtype) in SERVED and available()
 
 
 def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
@@ -60,7 +58,7 @@ def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
     additions make ``Πk`` passes over the output and one more per phase for the strided copy; this
     reads the columns once and writes the output once. The spatial axes of both arrays must be
     C-contiguous (the others may be strided: a folded product's columns are ``(c, Πk, m, *I)`` in
-    memory); one dtype of :data:`DTYPES`. Rows ``(m, c)`` go to tconv's threads when the block is
+    memory); one dtype of :data:`tconv.methods.gemm_compiled.DTYPES`. Rows ``(m, c)`` go to tconv's threads when the block is
     large (:func:`tconv.methods.gemm_tiles.parallel`).
 
     >>> from tconv.arguments import transpose_geometry
@@ -72,18 +70,11 @@ def col2im(cols: np.ndarray, block: np.ndarray, g) -> None:
     m, c = block.shape[:2]
     if cols.size and block.size:
         cs, os_ = (s // cols.itemsize for s in cols.strides[:3]), (s // block.itemsize for s in block.strides[:2])
-        _run(_col2im_kernel(), (_flat(cols), *cs, _flat(block), *os_, c, *_col2im_layout(g)), m * c, cols.size)
+        kernel, args = _col2im_kernel(), (_flat(cols), *cs, _flat(block), *os_, c, *_col2im_layout(g))
+        # disjoint rows on tconv's threads when the block is large (the kernel runs without the GIL)
+        parallel(lambda r0, r1: kernel(*args, r0, r1), m * c, cols.size)
     else:
         block[...] = 0
-
-
-def _run(kernel, args: tuple, rows: int, size: int) -> None:
-    """``kernel(*args, r0, r1)`` over rows ``[0, rows)``: on the calling thread for a small block
-    (``size`` elements of columns), else in disjoint rows on tconv's threads (it runs without the GIL)."""
-    if size < THREAD_MIN:
-        kernel(*args, 0, rows)
-    else:
-        parallel(lambda r0, r1: kernel(*args, r0, r1), rows, size)
 
 
 def col2im_last(cols: np.ndarray, block: np.ndarray, g) -> None:
@@ -107,7 +98,8 @@ def col2im_last(cols: np.ndarray, block: np.ndarray, g) -> None:
         dims, lists = _last_layout(g)
         os_ = (s // block.itemsize for s in block.strides[:2])
         args = (cols.reshape(-1), _flat(block), *os_, np.append(dims, c), *lists)
-        _run(_col2im_last_kernel(), args, m * int(dims[6] * dims[7]), cols.size)
+        kernel = _col2im_last_kernel()
+        parallel(lambda r0, r1: kernel(*args, r0, r1), m * int(dims[6] * dims[7]), cols.size)
     else:
         block[...] = 0
 
@@ -136,9 +128,7 @@ def _col2im_layout(g):
     pad = 3 - g.ndim
     axes = tap_map(g)
     dims = np.array([*(1,) * pad, *g.kernel, *(1,) * pad, *g.small, *(1,) * pad, *g.large], dtype=np.int64)
-    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
-    ]
+    lists = axis_lists(g)
     last = axes[-1]
     taps = [
         np.array([getattr(tap, f) for tap in last.taps], dtype=np.int64) for f in ("t", "phase", "shift", "lo", "hi")
@@ -161,9 +151,4 @@ def _col2im_last_kernel():
 @functools.lru_cache(maxsize=256)
 def _last_layout(g):
     """Per geometry (cached): ``k, I, O`` on three axes and the pair lists of all three."""
-    pad = 3 - g.ndim
-    dims, *_ = _col2im_layout(g)
-    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in tap_map(g)
-    ]
-    return dims, tuple(a for pair in lists for a in pair)
+    return _col2im_layout(g)[0], tuple(a for triple in axis_lists(g) for a in triple)

@@ -71,10 +71,22 @@ import numpy as np
 from tconv.methods.gemm_tiles import THREAD_MIN, parallel
 from tconv.taps import axis_taps, tap_map
 
-__all__ = ["available", "DTYPES", "THREAD_MACS", "output_lists", "last_axis", "compiled", "wins"]
+__all__ = [
+    "available",
+    "DTYPES",
+    "SERVED",
+    "THREAD_MACS",
+    "output_lists",
+    "axis_lists",
+    "last_axis",
+    "compiled",
+    "wins",
+]
 
 #: The dtypes the loop is compiled for (float16 reaches the methods as float32: tconv's dtype policy).
 DTYPES = ("float32", "float64", "int64")
+#: :data:`DTYPES` as NumPy dtypes: whether a call's arrays are served is a set lookup.
+SERVED = frozenset(np.dtype(d) for d in DTYPES)
 #: Calls with fewer multiply-adds run on one thread (handing work to threads costs about 10 µs).
 THREAD_MACS = 1 << 22
 #: Float calls of at most this many multiply-adds take the loop (:func:`wins`): NumPy's calls dominate them.
@@ -176,6 +188,16 @@ def output_lists(small: int, large: int, kernel: int, stride: int, dilation: int
     for a in (start, tap, inp):
         a.flags.writeable = False
     return start, tap, inp
+
+
+@functools.lru_cache(maxsize=256)
+def axis_lists(g) -> tuple:
+    """:func:`output_lists` of each spatial axis of ``g``, after leading unit axes that make it 3-D
+    (the compiled kernels all run the 3-D form): three ``(start, tap, inp)`` triples."""
+    unit = output_lists(1, 1, 1, 1, 1, 0)
+    return (unit,) * (3 - g.ndim) + tuple(
+        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in tap_map(g)
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -285,9 +307,7 @@ def _layout(g):
     order, x0, w0, count, chain, step, slots = last_axis(
         last.small, last.large, last.kernel, last.stride, last.dilation, last.begin
     )
-    lists = [output_lists(1, 1, 1, 1, 1, 0)] * pad + [
-        output_lists(ax.small, ax.large, ax.kernel, ax.stride, ax.dilation, ax.begin) for ax in axes[:-1]
-    ]
+    lists = axis_lists(g)
     return (
         (g.small_channels, *small),
         (g.small_channels, cog, *kernel),

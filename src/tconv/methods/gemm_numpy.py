@@ -84,8 +84,6 @@ from tconv.taps import flat_index, tap_map
 
 __all__ = ["conv_transpose", "plan", "set_num_threads", "tap_slices", "WORKSPACE_BYTES"]
 
-_COMPILED_DTYPES = tuple(np.dtype(d) for d in gemm_compiled.DTYPES)
-
 
 @functools.lru_cache(maxsize=256)
 def tap_slices(g):
@@ -139,7 +137,7 @@ def conv_transpose(
     """
     how = plan(g, x.dtype) if arrangement is None else arrangement
     if how == "compiled":
-        if x.dtype == weight.dtype and x.dtype in _COMPILED_DTYPES:
+        if x.dtype == weight.dtype and x.dtype in gemm_compiled.SERVED:
             y = np.empty((x.shape[0], g.large_channels, *g.large), dtype=x.dtype)
             if x.shape[0]:
                 gemm_compiled.compiled(x, weight, y, g)
